@@ -1,0 +1,75 @@
+import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { ESLint } from 'eslint';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const root = resolve(import.meta.dirname, '../..');
+const eslint = new ESLint({ cwd: root });
+
+/** Lints source text as if it were the file at `filePath` (relative to the repository), which need not exist. */
+async function lint(filePath: string, code: string): Promise<{ ruleId: string | null; message: string }[]> {
+  const [result] = await eslint.lintText(code, { filePath: join(root, filePath) });
+  return (result?.messages ?? []).map(({ ruleId, message }) => ({ ruleId, message }));
+}
+
+describe('layer boundaries are lint errors', () => {
+  // Each row: a file in one layer importing a real module of a layer it must not import.
+  const forbidden: [string, string, RegExp][] = [
+    ['src/config/lint-fixture.ts', "import { createLogger } from '../observability/logger.ts';\nexport const f = createLogger;\n", /src\/config\/ must not import src\/observability\//],
+    ['src/observability/lint-fixture.ts', "import { runCli } from '../cli/cli.ts';\nexport const f = runCli;\n", /src\/observability\/ must not import src\/cli\//],
+  ];
+
+  for (const [file, code, expected] of forbidden) {
+    it(`rejects ${file} importing across a boundary`, async () => {
+      const messages = await lint(file, code);
+      expect(messages).toContainEqual({ ruleId: 'import-x/no-restricted-paths', message: expect.stringMatching(expected) as unknown as string });
+    });
+  }
+
+  it('rejects process.env outside src/config/', async () => {
+    const messages = await lint('src/observability/lint-fixture.ts', "export const level = process.env['LOG_LEVEL'];\n");
+    expect(messages.map((m) => m.ruleId)).toContain('no-restricted-properties');
+  });
+
+  it('allows process.env inside src/config/', async () => {
+    expect(await lint('src/config/lint-fixture.ts', "export const level = process.env['LOG_LEVEL'];\n")).toEqual([]);
+  });
+
+  it('accepts an import that respects the layers', async () => {
+    const messages = await lint('src/observability/lint-fixture.ts', "import type { ListenAddress } from '../config/config.ts';\nexport const a: ListenAddress = { host: '', port: 0 };\n");
+    expect(messages).toEqual([]);
+  });
+
+  it('rejects a floating promise (async work must be awaited or handled)', async () => {
+    const messages = await lint('src/observability/lint-fixture.ts', 'async function work(): Promise<void> {}\nexport function f(): void {\n  work();\n}\n');
+    expect(messages.map((m) => m.ruleId)).toContain('@typescript-eslint/no-floating-promises');
+  });
+});
+
+describe('import cycles are lint errors', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lint-cycle-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('rejects two modules that import each other', async () => {
+    mkdirSync(join(dir, 'src', 'workflow'), { recursive: true });
+    writeFileSync(join(dir, 'src', 'workflow', 'a.ts'), "import { b } from './b.ts';\nexport const a = (): number => b() + 1;\n");
+    writeFileSync(join(dir, 'src', 'workflow', 'b.ts'), "import { a } from './a.ts';\nexport const b = (): number => a() + 1;\n");
+    // The project's own config, without type-aware rules (the fixture lives outside the TypeScript project).
+    const untyped = new ESLint({
+      cwd: dir,
+      overrideConfigFile: join(root, 'eslint.config.js'),
+      overrideConfig: {
+        languageOptions: { parserOptions: { projectService: false, project: null } },
+        rules: {
+          '@typescript-eslint/no-floating-promises': 'off',
+          '@typescript-eslint/no-misused-promises': 'off',
+          '@typescript-eslint/await-thenable': 'off',
+          '@typescript-eslint/only-throw-error': 'off',
+        },
+      },
+    });
+    const [result] = await untyped.lintFiles([join(dir, 'src', 'workflow', 'a.ts')]);
+    expect(result?.messages.map((m) => m.ruleId)).toContain('import-x/no-cycle');
+  });
+});
