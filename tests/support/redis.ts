@@ -23,7 +23,7 @@ export async function probeRedis(suite: string): Promise<RedisProbe> {
     return { url: REDIS_URL, available: true, reason: '' };
   } catch (error) {
     const reason = `Redis at ${REDIS_URL} does not answer (${error instanceof Error ? error.message : String(error)})`;
-    if (REQUIRED) throw new Error(`${suite}: ${reason}, and REQUIRE_REDIS=1 forbids skipping`);
+    if (REQUIRED) throw new Error(`${suite}: ${reason}, and REQUIRE_REDIS=1 forbids skipping`, { cause: error });
     console.warn(`SKIPPED ${suite}: ${reason}; set REDIS_URL or start redis-server`);
     return { url: REDIS_URL, available: false, reason };
   } finally {
