@@ -14,7 +14,7 @@ export type Jitter = 'none' | 'full' | 'decorrelated';
 export interface Backoff {
   /**
    * @param failedAttempts attempts made so far (1 after the first failure)
-   * @param previousDelayMs the wait before the last attempt (0 before the first retry)
+   * @param previousDelayMs the wait before the last attempt (0 before the first retry, or when unknown)
    */
   delayMs(failedAttempts: number, previousDelayMs: number, random: Random): number;
   /** No wait is ever longer than this. */
@@ -52,17 +52,19 @@ export function exponentialBackoff(options: ExponentialBackoffOptions): Backoff 
   const { initialDelayMs, maxDelayMs, multiplier = 2, jitter = 'full' } = options;
   checkRange(initialDelayMs, maxDelayMs);
   if (!(multiplier >= 1)) throw new RangeError(`multiplier must be at least 1, got ${multiplier}`);
+  // Clamped so a huge attempt number times a zero initial delay is 0, not 0 × Infinity = NaN.
+  const exponential = (failedAttempts: number): number => Math.min(maxDelayMs, initialDelayMs * Math.min(multiplier ** Math.max(0, failedAttempts - 1), Number.MAX_VALUE));
   return {
     maxDelayMs,
     delayMs(failedAttempts, previousDelayMs, random) {
       if (jitter === 'decorrelated') {
-        const upperMs = Math.max(initialDelayMs, previousDelayMs * 3);
+        // Without the previous wait (a workflow step retried across reconciles keeps none), the
+        // un-jittered exponential wait of the previous attempt stands in for it, so waits still grow.
+        const previousMs = previousDelayMs > 0 ? previousDelayMs : failedAttempts > 1 ? exponential(failedAttempts - 1) : 0;
+        const upperMs = Math.max(initialDelayMs, previousMs * 3);
         return Math.min(maxDelayMs, Math.floor(initialDelayMs + random() * (upperMs - initialDelayMs)));
       }
-      // Clamped so a huge attempt number times a zero initial delay is 0, not 0 × Infinity = NaN.
-      const growth = Math.min(multiplier ** Math.max(0, failedAttempts - 1), Number.MAX_VALUE);
-      const ceilingMs = Math.min(maxDelayMs, initialDelayMs * growth);
-      return jittered(ceilingMs, jitter, random);
+      return jittered(exponential(failedAttempts), jitter, random);
     },
   };
 }

@@ -26,6 +26,13 @@ describe('backoff', () => {
     expect(backoff.delayMs(5, 900, top)).toBe(1_000);
   });
 
+  it('decorrelated jitter still grows when the previous wait is unknown (a step retried across reconciles)', () => {
+    const backoff = exponentialBackoff({ initialDelayMs: 100, maxDelayMs: 100_000, jitter: 'decorrelated' });
+    // Stands in the un-jittered previous wait: 100 × 2^(n−2).
+    expect(backoff.delayMs(4, 0, top)).toBe(1_199);
+    expect(backoff.delayMs(4, 0, bottom)).toBe(100);
+  });
+
   it('linear adds a fixed step per attempt up to the cap; constant never changes', () => {
     const linear = linearBackoff({ initialDelayMs: 100, stepMs: 50, maxDelayMs: 220 });
     expect([1, 2, 3, 4].map((n) => linear.delayMs(n, 0, top))).toEqual([100, 150, 200, 220]);
