@@ -1,0 +1,538 @@
+// One reconcile of one workflow run: loads the persisted progress, advances steps as far as they go without sleeping, saves each transition.
+import type { StepState } from '../api/status.ts';
+import type { Logger } from '../observability/logger.ts';
+import { redactString } from '../observability/redact.ts';
+import type { CircuitBreakerRegistry } from '../resilience/circuit-breaker-registry.ts';
+import { classifyFailure, NonRetryableError } from '../resilience/classify-failure.ts';
+import type { Clock } from '../resilience/clock.ts';
+import { idempotencyKey, type IdempotencyStore } from '../resilience/idempotency-store.ts';
+import { idempotentCall, type SideEffectCall } from '../resilience/idempotent-call.ts';
+import type { RetryPolicy } from '../resilience/retry.ts';
+import { TimeoutPolicy } from '../resilience/timeout.ts';
+import { Checkpoint } from './checkpoint.ts';
+import { done, fail, type FanOut, type FanOutUnit, type SideEffectOptions, type Step, type StepContext, type StepOutcome } from './step.ts';
+import type { WorkflowEventEmitter, WorkflowEventType } from './workflow-events.ts';
+import type { StepResultLabel, WorkflowMetrics } from './workflow-metrics.ts';
+import type { WorkflowSnapshot, WorkflowStatusStore, WorkflowUnit } from './workflow-status-store.ts';
+import { workflowRunId, type Workflow, type WorkflowResource } from './workflow.ts';
+
+/** What the engine hands each run. */
+export interface RunServices {
+  readonly owner: string;
+  readonly clock: Clock;
+  readonly idempotency: IdempotencyStore;
+  readonly breakers: CircuitBreakerRegistry;
+  readonly claimTtlMs: number;
+  readonly events: WorkflowEventEmitter | undefined;
+  readonly metrics: WorkflowMetrics | undefined;
+  readonly logger: Logger | undefined;
+}
+
+export interface RunRequest<Input> {
+  readonly resource: WorkflowResource;
+  readonly input: Input;
+  /** The snapshot read from the resource's status (undefined when it has none). */
+  readonly persisted: WorkflowSnapshot | undefined;
+  readonly store: WorkflowStatusStore;
+  /** Retry policy of steps that declare none (e.g. from `spec.retryPolicy`). */
+  readonly retry: RetryPolicy;
+  /** Aborted when the reconcile is cancelled (shutdown); the run stops without recording a failure. */
+  readonly signal?: AbortSignal;
+}
+
+/** Where the run stands after this reconcile. */
+export type RunResult =
+  | { readonly state: 'running'; readonly requeueAfterMs: number; readonly snapshot: WorkflowSnapshot }
+  | { readonly state: 'succeeded'; readonly snapshot: WorkflowSnapshot }
+  | { readonly state: 'failed'; readonly failedStep: string; readonly message: string; readonly snapshot: WorkflowSnapshot };
+
+/** A side effect was started by an attempt that had already ended (timed out): refused. */
+export class AttemptEndedError extends NonRetryableError {
+  override name = 'AttemptEndedError';
+}
+export const isAttemptEnded = (error: unknown): error is AttemptEndedError => error instanceof AttemptEndedError;
+
+/** The mutable progress of a step or unit during a reconcile. */
+interface Progress {
+  state: StepState;
+  attempts: number;
+  startedAt?: string | undefined;
+  finishedAt?: string | undefined;
+  nextAttemptAt?: string | undefined;
+  message?: string | undefined;
+  result?: unknown;
+}
+
+/** Copies a record without its undefined fields, so saved status holds no explicit nulls. */
+function compact<T extends object>(record: T): T {
+  return Object.fromEntries(Object.entries(record).filter(([, value]) => value !== undefined)) as T;
+}
+
+type Advance = { readonly kind: 'finished'; readonly state: 'Succeeded' | 'Failed' | 'Skipped'; readonly message: string } | { readonly kind: 'pending'; readonly dueAtMs: number };
+
+/** A step or a unit, as the attempt logic sees it. */
+interface Target<Input> {
+  readonly step: string;
+  readonly unit: string | undefined;
+  readonly retry: RetryPolicy;
+  readonly timeoutMs: number | undefined;
+  readonly keepResult: boolean;
+  run(context: StepContext<Input>): Promise<StepOutcome>;
+  get(): Progress;
+  set(progress: Progress): void;
+}
+
+const FINAL: ReadonlySet<StepState> = new Set(['Succeeded', 'Failed', 'Skipped']);
+const MAX_MESSAGE = 1024;
+/** A claim outlasts the call it protects by at least this much. */
+const CLAIM_MARGIN_MS = 30_000;
+
+const errorMessage = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+/** Status messages are read by humans and may end up anywhere: scrubbed of credentials and bounded. */
+const statusMessage = (text: string): string => {
+  const clean = redactString(text);
+  return clean.length <= MAX_MESSAGE ? clean : `${clean.slice(0, MAX_MESSAGE - 1)}…`;
+};
+
+function withChanges(progress: Progress, changes: Partial<Progress>, drop: readonly (keyof Progress)[] = []): Progress {
+  const next: Progress = { ...progress, ...changes };
+  for (const key of drop) delete next[key];
+  return next;
+}
+
+/** Runs one reconcile of one run. Created per reconcile; holds no state across reconciles. */
+export class WorkflowRun<Input> {
+  readonly #services: RunServices;
+  readonly #workflow: Workflow<Input>;
+  readonly #request: RunRequest<Input>;
+  readonly #id: string;
+  readonly #abort = new AbortController();
+  readonly #checkpoint: Checkpoint;
+  #startedAt: string | undefined;
+  #finishedAt: string | undefined;
+  /** Entries of `status.workflow.steps`, in order: every step, then compensations once needed. */
+  #steps: { name: string; progress: Progress }[] = [];
+  #units = new Map<string, Map<string, Progress>>();
+
+  constructor(services: RunServices, workflow: Workflow<Input>, request: RunRequest<Input>) {
+    this.#services = services;
+    this.#workflow = workflow;
+    this.#request = request;
+    this.#id = workflowRunId(request.resource);
+    this.#checkpoint = new Checkpoint(request.store, () => this.snapshot());
+    const signal = request.signal;
+    if (signal !== undefined) {
+      if (signal.aborted) this.#abort.abort(signal.reason);
+      else signal.addEventListener('abort', () => this.#abort.abort(signal.reason), { once: true });
+    }
+  }
+
+  snapshot(): WorkflowSnapshot {
+    const units: Record<string, WorkflowUnit[]> = {};
+    for (const [group, records] of this.#units) units[group] = [...records].map(([id, progress]) => compact({ id, ...progress }));
+    return {
+      workflow: {
+        id: this.#id,
+        ...(this.#startedAt === undefined ? {} : { startedAt: this.#startedAt }),
+        ...(this.#finishedAt === undefined ? {} : { finishedAt: this.#finishedAt }),
+        steps: this.#steps.map(({ name, progress }) => {
+          const { result: _result, ...entry } = progress;
+          return compact({ name, ...entry });
+        }),
+      },
+      units,
+    };
+  }
+
+  async execute(): Promise<RunResult> {
+    const { started, superseded } = this.#load();
+    if (started) {
+      await this.#checkpoint.save();
+      if (superseded !== undefined) this.#abandon(superseded);
+      this.#emit('workflow.started', {});
+    }
+    if (this.#finishedAt !== undefined) return this.#terminalResult();
+
+    for (const definition of this.#workflow.steps) {
+      const advance = definition.kind === 'step' ? await this.#advanceStep(definition) : await this.#advanceGroup(definition);
+      if (advance.kind === 'pending') return this.#running(advance.dueAtMs);
+      if (advance.state === 'Failed') return this.#compensate(definition.name, advance.message);
+    }
+    return this.#finish();
+  }
+
+  /** Loads the persisted snapshot: says whether a new run starts (to be saved), and which unfinished run it supersedes. */
+  #load(): { started: boolean; superseded: WorkflowSnapshot | undefined } {
+    const persisted = this.#request.persisted;
+    const sameRun = persisted?.workflow.id === this.#id;
+    const entries = new Map<string, Progress>();
+    if (sameRun) {
+      this.#startedAt = persisted.workflow.startedAt;
+      this.#finishedAt = persisted.workflow.finishedAt;
+      for (const { name, ...progress } of persisted.workflow.steps) entries.set(name, { ...progress });
+    } else {
+      this.#startedAt = this.#now();
+    }
+    // Steps in the order the definition gives, then compensations already started, in their order.
+    this.#steps = this.#workflow.steps.map(({ name }) => ({ name, progress: entries.get(name) ?? { state: 'Pending', attempts: 0 } }));
+    for (const [name, progress] of entries) if (this.#workflow.compensations.has(name)) this.#steps.push({ name, progress });
+    for (const definition of this.#workflow.steps) {
+      if (definition.kind !== 'fan-out') continue;
+      const records = new Map<string, Progress>();
+      for (const { id, ...progress } of sameRun ? (persisted.units[definition.name] ?? []) : []) records.set(id, { ...progress });
+      this.#units.set(definition.name, records);
+    }
+    return { started: !sameRun, superseded: !sameRun && persisted?.workflow.finishedAt === undefined ? persisted : undefined };
+  }
+
+  /** A newer generation superseded an unfinished run: it stopped where it was; its side effects are neither repeated nor undone. */
+  #abandon(persisted: WorkflowSnapshot): void {
+    const { id } = persisted.workflow;
+    this.#services.metrics?.runEnded(this.#workflow.name, 'abandoned');
+    this.#services.logger?.info({ workflow: this.#workflow.name, correlationId: id, supersededBy: this.#id }, 'workflow run abandoned for a newer generation');
+    this.#services.events?.emit({
+      type: 'workflow.failed',
+      resource: this.#request.resource,
+      correlationId: id,
+      workflow: this.#workflow.name,
+      time: this.#now(),
+      data: { reason: 'Superseded', supersededBy: this.#id },
+    });
+  }
+
+  #entry(name: string): { name: string; progress: Progress } {
+    const entry = this.#steps.find((candidate) => candidate.name === name);
+    if (entry === undefined) throw new Error(`workflow ${this.#workflow.name} has no step ${name}`);
+    return entry;
+  }
+
+  #stepTarget(definition: Step<Input>): Target<Input> {
+    const entry = this.#entry(definition.name);
+    const retry = definition.retry ?? this.#request.retry;
+    return {
+      step: definition.name,
+      unit: undefined,
+      retry,
+      timeoutMs: definition.timeoutMs ?? retry.settings.attemptTimeoutMs,
+      keepResult: false,
+      run: (context) => definition.run(context),
+      get: () => entry.progress,
+      set: (progress) => {
+        entry.progress = progress;
+      },
+    };
+  }
+
+  #advanceStep(definition: Step<Input>): Promise<Advance> {
+    return this.#advance(this.#stepTarget(definition));
+  }
+
+  /**
+   * Runs one attempt of a step or unit if it is due, and saves the transitions.
+   *
+   * Guarantees: a new attempt is saved as `Running` (counted) before the step runs, so a crash during
+   * it is seen as an interrupted attempt; the outcome is saved before the next step runs; nothing runs
+   * before its `nextAttemptAt`.
+   */
+  async #advance(target: Target<Input>): Promise<Advance> {
+    const before = target.get();
+    if (FINAL.has(before.state)) return { kind: 'finished', state: before.state as 'Succeeded', message: before.message ?? '' };
+    const nowMs = this.#services.clock.now();
+    if (before.nextAttemptAt !== undefined && Date.parse(before.nextAttemptAt) > nowMs) return { kind: 'pending', dueAtMs: Date.parse(before.nextAttemptAt) };
+
+    // A wait continues its attempt; anything else (first run, retry, a run interrupted by a crash) is a new
+    // one, saved as Running before it runs so that a crash during it still counts. Resuming a wait saves
+    // nothing first: a poll costs one status write, not two.
+    const resuming = before.state === 'Waiting';
+    const attempt = resuming ? Math.max(1, before.attempts) : before.attempts + 1;
+    target.set(withChanges(before, { state: 'Running', attempts: attempt, startedAt: before.startedAt ?? this.#now() }, ['nextAttemptAt']));
+    if (!resuming) {
+      await this.#checkpoint.save();
+      this.#emit('job.started', { attempt }, target);
+    }
+
+    const ranFromMs = this.#services.clock.now();
+    const outcome = await this.#invoke(target, attempt);
+    if (this.#abort.signal.aborted) throw this.#abort.signal.reason;
+    const { progress, label } = this.#interpret(target, attempt, outcome);
+    target.set(progress);
+    this.#services.metrics?.stepRan(this.#workflow.name, target.step, label, (this.#services.clock.now() - ranFromMs) / 1000);
+    await this.#checkpoint.save();
+
+    this.#services.logger?.debug({ workflow: this.#workflow.name, correlationId: this.#id, step: target.step, unit: target.unit, attempt, state: progress.state }, 'workflow step ran');
+    if (progress.state === 'Succeeded') this.#emit('job.completed', { attempt }, target);
+    if (progress.state === 'Failed' || label === 'retrying') this.#emit('job.failed', { attempt, final: progress.state === 'Failed', message: progress.message }, target);
+    if (FINAL.has(progress.state)) return { kind: 'finished', state: progress.state as 'Succeeded', message: progress.message ?? '' };
+    return { kind: 'pending', dueAtMs: Date.parse(progress.nextAttemptAt ?? this.#now()) };
+  }
+
+  /** Runs the step under its timeout; a throw becomes a failure classified by its type. */
+  async #invoke(target: Target<Input>, attempt: number): Promise<StepOutcome> {
+    const attemptAbort = new AbortController();
+    const onRunAbort = () => attemptAbort.abort(this.#abort.signal.reason);
+    this.#abort.signal.addEventListener('abort', onRunAbort, { once: true });
+    let ended = false;
+    const context = this.#context(target, attempt, attemptAbort.signal, () => ended);
+    // A cancelled reconcile returns at once, even when the step ignores its signal.
+    const cancelled = new Promise<never>((_resolve, reject) => {
+      if (attemptAbort.signal.aborted) reject(attemptAbort.signal.reason as Error);
+      else attemptAbort.signal.addEventListener('abort', () => reject(attemptAbort.signal.reason as Error), { once: true });
+    });
+    try {
+      const call = () => target.run(context);
+      const timeoutMs = target.timeoutMs;
+      const running = timeoutMs === undefined ? call() : new TimeoutPolicy({ timeoutMs, clock: this.#services.clock }).execute(call, { signal: attemptAbort.signal, attempt });
+      return await Promise.race([running, cancelled]);
+    } catch (error) {
+      const kind = classifyFailure(error).kind;
+      return fail(error, { retryable: kind === 'transient' || kind === 'unknown' || (kind === 'cancelled' && !this.#abort.signal.aborted) });
+    } finally {
+      ended = true;
+      attemptAbort.abort(new AttemptEndedError(`attempt ${attempt} of ${target.step} ended`));
+      this.#abort.signal.removeEventListener('abort', onRunAbort);
+    }
+  }
+
+  #interpret(target: Target<Input>, attempt: number, outcome: StepOutcome): { progress: Progress; label: StepResultLabel } {
+    const current = target.get();
+    const nowMs = this.#services.clock.now();
+    const at = (ms: number) => new Date(ms).toISOString();
+    if (outcome.kind === 'done') {
+      const changes: Partial<Progress> = { state: 'Succeeded', finishedAt: at(nowMs), ...(outcome.message === undefined ? {} : { message: statusMessage(outcome.message) }) };
+      if (target.keepResult) changes.result = outcome.result === undefined ? null : outcome.result;
+      return { progress: withChanges(current, changes, ['nextAttemptAt', ...(outcome.message === undefined ? (['message'] as const) : [])]), label: 'succeeded' };
+    }
+    if (outcome.kind === 'wait') {
+      return { progress: withChanges(current, { state: 'Waiting', nextAttemptAt: at(nowMs + outcome.delayMs), message: statusMessage(outcome.reason) }), label: 'waiting' };
+    }
+    const failure = classifyFailure(outcome.error);
+    const message = errorMessage(outcome.error);
+    if (failure.kind === 'deferred') {
+      // Not the step's fault (breaker open, key held elsewhere, store down): wait without using attempts.
+      return { progress: withChanges(current, { state: 'Waiting', nextAttemptAt: at(nowMs + Math.max(1, failure.retryAfterMs ?? 1)), message: statusMessage(message) }), label: 'waiting' };
+    }
+    if (outcome.retryable) {
+      const decision = target.retry.decide(attempt, { ...failure, kind: 'transient' });
+      if (decision.retry) {
+        return {
+          progress: withChanges(current, { state: 'Pending', nextAttemptAt: at(nowMs + decision.delayMs), message: statusMessage(`attempt ${attempt} failed: ${message}`) }),
+          label: 'retrying',
+        };
+      }
+      return { progress: withChanges(current, { state: 'Failed', finishedAt: at(nowMs), message: statusMessage(`failed after ${attempt} attempts: ${message}`) }, ['nextAttemptAt']), label: 'failed' };
+    }
+    return { progress: withChanges(current, { state: 'Failed', finishedAt: at(nowMs), message: statusMessage(message) }, ['nextAttemptAt']), label: 'failed' };
+  }
+
+  #context(target: Target<Input>, attempt: number, signal: AbortSignal, ended: () => boolean): StepContext<Input> {
+    const { resource } = this.#request;
+    const services = this.#services;
+    const keyOf = (step: string, name: string, unit: string | undefined) => idempotencyKey({ uid: resource.uid, generation: resource.generation, step, unit: unit === undefined ? name : `${unit}:${name}` });
+    return {
+      input: this.#request.input,
+      resource,
+      workflowId: this.#id,
+      step: target.step,
+      unit: target.unit,
+      attempt,
+      signal,
+      clock: services.clock,
+      sideEffect: async <T>(name: string, call: SideEffectCall<T>, options: SideEffectOptions = {}): Promise<T> => {
+        // An attempt given up on (timeout) may still be running: it must not start new side effects.
+        if (ended()) throw new AttemptEndedError(`attempt ${attempt} of ${target.step} has ended; side effect ${name} refused`);
+        const timeoutMs = options.timeoutMs ?? target.timeoutMs;
+        const { result } = await idempotentCall(
+          {
+            store: services.idempotency,
+            key: keyOf(target.step, name, target.unit),
+            owner: services.owner,
+            claimTtlMs: options.claimTtlMs ?? Math.max(services.claimTtlMs, (timeoutMs ?? 0) + CLAIM_MARGIN_MS),
+            signal,
+            ...(options.breaker === undefined ? {} : { breaker: services.breakers.get(options.breaker) }),
+            ...(timeoutMs === undefined ? {} : { timeout: new TimeoutPolicy({ timeoutMs, clock: services.clock }) }),
+          },
+          call,
+        );
+        return result;
+      },
+      recordedResult: async <T>(step: string, name: string, unit?: string): Promise<T | undefined> => {
+        const record = await services.idempotency.get(keyOf(step, name, unit));
+        return record?.state === 'completed' ? (record.result as T) : undefined;
+      },
+    };
+  }
+
+  /**
+   * Advances a fan-out group: at most `concurrency` units in progress (a waiting unit keeps its slot),
+   * finished slots refilled within this reconcile, each unit advanced at most once per reconcile.
+   */
+  async #advanceGroup(definition: FanOut<Input>): Promise<Advance> {
+    const entry = this.#entry(definition.name);
+    if (FINAL.has(entry.progress.state)) return { kind: 'finished', state: entry.progress.state as 'Succeeded', message: entry.progress.message ?? '' };
+    const nowMs = this.#services.clock.now();
+    if (entry.progress.nextAttemptAt !== undefined && Date.parse(entry.progress.nextAttemptAt) > nowMs) return { kind: 'pending', dueAtMs: Date.parse(entry.progress.nextAttemptAt) };
+
+    const units = definition.units(this.#request.input);
+    const ids = new Set(units.map((unit) => unit.id));
+    if (ids.size !== units.length) throw new Error(`fan-out ${definition.name}: unit ids are not unique`);
+    const records = this.#units.get(definition.name) ?? new Map<string, Progress>();
+    this.#units.set(definition.name, records);
+    const isFailed = (progress: Progress | undefined) => progress?.state === 'Failed' || (progress?.state === 'Succeeded' && definition.unitFailed?.(progress.result) === true);
+    const inProgress = (progress: Progress | undefined) => progress !== undefined && !FINAL.has(progress.state);
+
+    const firstRun = entry.progress.state === 'Pending';
+    entry.progress = withChanges(entry.progress, { state: 'Running', attempts: Math.max(1, entry.progress.attempts), startedAt: entry.progress.startedAt ?? this.#now() }, ['nextAttemptAt']);
+    if (firstRun) {
+      await this.#checkpoint.save();
+      this.#emit('job.started', { attempt: 1, units: units.length }, { step: definition.name, unit: undefined });
+    }
+
+    let stopping = definition.failFast === true && units.some((unit) => isFailed(records.get(unit.id)));
+    const visited = new Set<string>();
+    const next = (): FanOutUnit | undefined => {
+      const now = this.#services.clock.now();
+      const due = units.find((unit) => {
+        const progress = records.get(unit.id);
+        return !visited.has(unit.id) && inProgress(progress) && (progress?.nextAttemptAt === undefined || Date.parse(progress.nextAttemptAt) <= now);
+      });
+      if (due !== undefined || stopping) return due;
+      if (units.filter((unit) => inProgress(records.get(unit.id))).length >= definition.concurrency) return undefined;
+      return units.find((unit) => !visited.has(unit.id) && !records.has(unit.id));
+    };
+    const inFlight = new Map<string, Promise<void>>();
+    let failure: { error: unknown } | undefined;
+    for (;;) {
+      for (let unit = next(); unit !== undefined && failure === undefined; unit = next()) {
+        const current = unit;
+        visited.add(current.id);
+        if (!records.has(current.id)) records.set(current.id, { state: 'Pending', attempts: 0 });
+        const running = this.#advance(this.#unitTarget(definition, current, records))
+          .then(() => {
+            if (definition.failFast === true && isFailed(records.get(current.id))) stopping = true;
+          })
+          .catch((error: unknown) => {
+            // A failed save or a cancelled reconcile: stop every unit of this pass, then report it.
+            failure ??= { error };
+            this.#abort.abort(error);
+          })
+          .finally(() => inFlight.delete(current.id));
+        inFlight.set(current.id, running);
+      }
+      if (inFlight.size === 0) break;
+      await Promise.race(inFlight.values());
+    }
+    if (failure !== undefined) throw failure.error;
+
+    const pendingDue = units.map((unit) => records.get(unit.id)).filter(inProgress).map((progress) => Date.parse(progress?.nextAttemptAt ?? this.#now()));
+    const started = units.filter((unit) => records.has(unit.id)).length;
+    const finished = units.filter((unit) => FINAL.has(records.get(unit.id)?.state ?? 'Pending')).length;
+    if (pendingDue.length > 0 || (!stopping && started < units.length)) {
+      const dueAtMs = Math.min(...pendingDue, Number.POSITIVE_INFINITY);
+      const progressMessage = `${finished}/${units.length} units finished, ${pendingDue.length} in progress`;
+      entry.progress = withChanges(entry.progress, { state: 'Waiting', message: progressMessage, ...(Number.isFinite(dueAtMs) ? { nextAttemptAt: new Date(dueAtMs).toISOString() } : {}) });
+      await this.#checkpoint.save();
+      return { kind: 'pending', dueAtMs: Number.isFinite(dueAtMs) ? dueAtMs : this.#services.clock.now() };
+    }
+
+    // Fan-in: every unit has finished, or fail-fast stopped the rest.
+    for (const unit of units) if (!records.has(unit.id)) records.set(unit.id, { state: 'Skipped', attempts: 0, finishedAt: this.#now(), message: 'not started: fail-fast after a failed unit' });
+    const finals = units.map((unit) => compact({ id: unit.id, ...(records.get(unit.id) as Progress) }));
+    const outcome = definition.fanIn?.(finals) ?? defaultFanIn(finals, definition.unitFailed);
+    const succeeded = outcome.kind === 'done';
+    const message = succeeded ? (outcome.message ?? `${finals.length} units finished`) : outcome.kind === 'fail' ? errorMessage(outcome.error) : outcome.reason;
+    entry.progress = withChanges(entry.progress, { state: succeeded ? 'Succeeded' : 'Failed', finishedAt: this.#now(), message: statusMessage(message) }, ['nextAttemptAt']);
+    await this.#checkpoint.save();
+    this.#emit(succeeded ? 'job.completed' : 'job.failed', { attempt: 1, units: finals.length, ...(succeeded ? {} : { final: true, message }) }, { step: definition.name, unit: undefined });
+    return { kind: 'finished', state: succeeded ? 'Succeeded' : 'Failed', message };
+  }
+
+  #unitTarget(definition: FanOut<Input>, unit: FanOutUnit, records: Map<string, Progress>): Target<Input> {
+    const retry = definition.retry ?? this.#request.retry;
+    return {
+      step: definition.name,
+      unit: unit.id,
+      retry,
+      timeoutMs: definition.timeoutMs ?? retry.settings.attemptTimeoutMs,
+      keepResult: true,
+      run: (context) => definition.run(context, unit),
+      get: () => records.get(unit.id) as Progress,
+      set: (progress) => records.set(unit.id, progress),
+    };
+  }
+
+  /**
+   * After a step failed for good: runs the compensations of the steps that had succeeded, latest first,
+   * each as a step of its own (appended to the status), then ends the run as failed.
+   */
+  async #compensate(failedStep: string, failureMessage: string): Promise<RunResult> {
+    const failedIndex = this.#workflow.steps.findIndex((definition) => definition.name === failedStep);
+    const compensations = this.#workflow.steps
+      .slice(0, failedIndex)
+      .filter((definition) => definition.compensation !== undefined && this.#entry(definition.name).progress.state === 'Succeeded')
+      .map((definition) => definition.compensation as Step<Input>)
+      .reverse();
+    const missing = compensations.filter((compensation) => !this.#steps.some((entry) => entry.name === compensation.name));
+    if (missing.length > 0) {
+      for (const compensation of missing) this.#steps.push({ name: compensation.name, progress: { state: 'Pending', attempts: 0 } });
+      await this.#checkpoint.save();
+    }
+    let summary = `${failedStep} failed: ${failureMessage}`;
+    for (const compensation of compensations) {
+      const advance = await this.#advanceStep(compensation);
+      if (advance.kind === 'pending') return this.#running(advance.dueAtMs);
+      if (advance.state === 'Failed') {
+        summary += `; compensation ${compensation.name} failed: ${advance.message}`;
+        break;
+      }
+      summary += `; ${compensation.name} done`;
+    }
+    return this.#finish(failedStep, summary);
+  }
+
+  async #finish(failedStep?: string, message?: string): Promise<RunResult> {
+    this.#finishedAt = this.#now();
+    await this.#checkpoint.save();
+    const result = failedStep === undefined ? 'succeeded' : 'failed';
+    this.#services.metrics?.runEnded(this.#workflow.name, result);
+    this.#emit(failedStep === undefined ? 'workflow.completed' : 'workflow.failed', failedStep === undefined ? {} : { failedStep, message: statusMessage(message ?? '') });
+    return this.#terminalResult();
+  }
+
+  /** The result of a finished run, read from its entries (also when it finished in an earlier reconcile). */
+  #terminalResult(): RunResult {
+    const failed = this.#steps.find(({ name, progress }) => progress.state === 'Failed' && !this.#workflow.compensations.has(name));
+    const snapshot = this.snapshot();
+    if (failed === undefined) return { state: 'succeeded', snapshot };
+    return { state: 'failed', failedStep: failed.name, message: failed.progress.message ?? '', snapshot };
+  }
+
+  #running(dueAtMs: number): RunResult {
+    return { state: 'running', requeueAfterMs: Math.max(0, dueAtMs - this.#services.clock.now()), snapshot: this.snapshot() };
+  }
+
+  #emit(type: WorkflowEventType, data: Record<string, unknown>, target?: { readonly step: string; readonly unit: string | undefined }): void {
+    this.#services.events?.emit({
+      type,
+      resource: this.#request.resource,
+      correlationId: this.#id,
+      workflow: this.#workflow.name,
+      ...(target === undefined ? {} : { step: target.step }),
+      ...(target?.unit === undefined ? {} : { unit: target.unit }),
+      time: this.#now(),
+      data,
+    });
+  }
+
+  #now(): string {
+    return new Date(this.#services.clock.now()).toISOString();
+  }
+}
+
+/** Fan-in by default: done with the counts when no unit failed, otherwise a final failure naming how many. */
+function defaultFanIn(units: readonly WorkflowUnit[], unitFailed: ((result: unknown) => boolean) | undefined): StepOutcome {
+  const failed = units.filter((unit) => unit.state === 'Failed' || (unit.state === 'Succeeded' && unitFailed?.(unit.result) === true)).length;
+  const skipped = units.filter((unit) => unit.state === 'Skipped').length;
+  const counts = { total: units.length, succeeded: units.length - failed - skipped, failed, skipped };
+  if (failed > 0) return fail(new NonRetryableError(`${failed} of ${units.length} units failed${skipped > 0 ? `, ${skipped} skipped` : ''}`), { retryable: false });
+  return done(counts, `${counts.succeeded} of ${units.length} units succeeded`);
+}
