@@ -10,7 +10,7 @@ const MANIFEST_EXTENSIONS = ['.yaml', '.yml', '.json'];
 const HELP = [
   'Checks Deploy and Sweep manifests offline: apiVersion and kind, unknown fields, types, bounds, defaults',
   'and the rules the API server enforces with CEL. Errors read as kube-apiserver words them.',
-  'Objects of other API groups are reported as skipped.',
+  'Objects of other API groups are reported as skipped; the items of a v1 List are checked one by one.',
   '',
   'Usage:',
   '  blackroad-operator validate -f FILE [-f FILE ...]',
@@ -76,14 +76,23 @@ async function loadValidator() {
 
 type Validator = Awaited<ReturnType<typeof loadValidator>>;
 
-/** Checks every document of one source; returns whether all were valid. */
+/** The objects a document holds: itself, or the items of a `v1 List` (what `kubectl get -o yaml` prints). */
+function objectsOf(value: unknown, where: string): { where: string; value: unknown }[] {
+  const list = value as { apiVersion?: unknown; kind?: unknown; items?: unknown };
+  if (list.apiVersion === 'v1' && list.kind === 'List' && Array.isArray(list.items)) {
+    return list.items.map((item: unknown, index) => ({ where: `${where} (item ${index + 1})`, value: item }));
+  }
+  return [{ where, value }];
+}
+
+/** Checks every object of one source; returns whether all were valid. */
 function validateSource(source: Source, io: CommandIo, { parseAllDocuments, formatFieldError, validateObject }: Validator): boolean {
   // An empty stream comes back as an empty array-like: it then holds no objects, reported below.
-  const list = [...parseAllDocuments(source.text, { prettyErrors: true })];
+  const documents = [...parseAllDocuments(source.text, { prettyErrors: true })];
   let valid = true;
   let checked = 0;
-  for (const [index, document] of list.entries()) {
-    const where = list.length > 1 ? `${source.name} (document ${index + 1})` : source.name;
+  for (const [index, document] of documents.entries()) {
+    const where = documents.length > 1 ? `${source.name} (document ${index + 1})` : source.name;
     if (document.errors.length > 0) {
       io.stderr.write(`${where}: invalid YAML: ${document.errors.map((error) => firstLine(error.message)).join('; ')}\n`);
       valid = false;
@@ -91,13 +100,15 @@ function validateSource(source: Source, io: CommandIo, { parseAllDocuments, form
     }
     const value: unknown = document.toJS({ maxAliasCount: 100 });
     if (value === null || value === undefined) continue;
-    checked += 1;
-    const result = validateObject(value);
-    if (result.skipped !== undefined) io.stdout.write(`${where}: ${describe(result)} skipped: ${result.skipped}\n`);
-    else if (result.errors.length === 0) io.stdout.write(`${where}: ${describe(result)} is valid\n`);
-    else {
-      valid = false;
-      io.stderr.write(`${where}: The ${describe(result)} is invalid:\n${result.errors.map((error) => `* ${formatFieldError(error)}\n`).join('')}`);
+    for (const object of objectsOf(value, where)) {
+      checked += 1;
+      const result = validateObject(object.value);
+      if (result.skipped !== undefined) io.stdout.write(`${object.where}: ${describe(result)} skipped: ${result.skipped}\n`);
+      else if (result.errors.length === 0) io.stdout.write(`${object.where}: ${describe(result)} is valid\n`);
+      else {
+        valid = false;
+        io.stderr.write(`${object.where}: The ${describe(result)} is invalid:\n${result.errors.map((error) => `* ${formatFieldError(error)}\n`).join('')}`);
+      }
     }
   }
   if (checked === 0 && valid) {

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { runCli } from '../../src/cli/cli.ts';
 import { COMMANDS } from '../../src/cli/commands.ts';
 import { captureIo } from '../support/io.ts';
@@ -63,6 +64,14 @@ describe('blackroad-operator validate', () => {
     const result = await validate(['-f', path]);
     expect(result.code).toBe(0);
     expect(result.stdout).toContain(`${path} (document 1): Deployment "api" skipped: apps/v1 is not operator.blackroad.io\n`);
+  });
+
+  it('checks each item of a v1 List, as kubectl get -o yaml prints one', async () => {
+    const list = JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [parse(VALID_DEPLOY), parse(TWO_PROVIDERS)] });
+    const result = await validate(['-f', '-'], list);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe('<stdin> (item 1): Deploy "api" is valid\n');
+    expect(result.stderr).toMatch(/^<stdin> \(item 2\): The Deploy "api" is invalid:\n\* spec\.provider: /);
   });
 
   it('exits 1 on broken YAML and on a file without objects', async () => {
