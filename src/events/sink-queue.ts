@@ -50,7 +50,7 @@ export class SinkQueue {
   readonly #clock: Clock;
   readonly #logger: Logger;
   readonly #metrics: EventMetrics;
-  #items: DomainEvent[] = [];
+  #items: (DomainEvent | undefined)[] = [];
   #head = 0;
   #running = false;
   #closed = false;
@@ -125,7 +125,8 @@ export class SinkQueue {
     try {
       while (this.depth > 0) {
         const event = this.#items[this.#head] as DomainEvent;
-        this.#items[this.#head] = undefined as unknown as DomainEvent;
+        // Released at once so a long backlog does not pin delivered events.
+        this.#items[this.#head] = undefined;
         this.#head += 1;
         if (this.#head === this.#items.length) {
           this.#items = [];
