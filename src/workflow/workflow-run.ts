@@ -11,7 +11,7 @@ import type { RetryPolicy } from '../resilience/retry.ts';
 import { TimeoutPolicy } from '../resilience/timeout.ts';
 import { Checkpoint } from './checkpoint.ts';
 import { done, fail, type FanOut, type FanOutUnit, type SideEffectOptions, type Step, type StepContext, type StepOutcome } from './step.ts';
-import type { WorkflowEventEmitter, WorkflowEventType } from './workflow-events.ts';
+import type { WorkflowEvent, WorkflowEventEmitter } from './workflow-events.ts';
 import type { StepResultLabel, WorkflowMetrics } from './workflow-metrics.ts';
 import type { WorkflowSnapshot, WorkflowStatusStore, WorkflowUnit } from './workflow-status-store.ts';
 import { workflowRunId, type Workflow, type WorkflowResource } from './workflow.ts';
@@ -149,7 +149,7 @@ export class WorkflowRun<Input> {
     if (started) {
       await this.#checkpoint.save();
       if (superseded !== undefined) this.#abandon(superseded);
-      this.#emit('workflow.started', {});
+      this.#emit({ type: 'workflow.started', steps: this.#workflow.steps.map(({ name }) => name) });
     }
     if (this.#finishedAt !== undefined) return this.#terminalResult();
 
@@ -190,13 +190,13 @@ export class WorkflowRun<Input> {
     const { id } = persisted.workflow;
     this.#services.metrics?.runEnded(this.#workflow.name, 'abandoned');
     this.#services.logger?.info({ workflow: this.#workflow.name, correlationId: id, supersededBy: this.#id }, 'workflow run abandoned for a newer generation');
+    const generation = Number(id.slice(id.lastIndexOf('/') + 1));
     this.#services.events?.emit({
+      ...this.#eventBase(),
       type: 'workflow.failed',
-      resource: this.#request.resource,
       correlationId: id,
-      workflow: this.#workflow.name,
-      time: this.#now(),
-      data: { reason: 'Superseded', supersededBy: this.#id },
+      generation: Number.isInteger(generation) ? generation : 0,
+      message: `superseded by generation ${this.#request.resource.generation}`,
     });
   }
 
@@ -248,7 +248,7 @@ export class WorkflowRun<Input> {
     target.set(withChanges(before, { state: 'Running', attempts: attempt, startedAt: before.startedAt ?? this.#now() }, ['nextAttemptAt']));
     if (!resuming) {
       await this.#checkpoint.save();
-      this.#emit('job.started', { attempt }, target);
+      this.#emit({ type: 'job.started', ...job(target), attempt });
     }
 
     const ranFromMs = this.#services.clock.now();
@@ -260,8 +260,12 @@ export class WorkflowRun<Input> {
     await this.#checkpoint.save();
 
     this.#services.logger?.debug({ workflow: this.#workflow.name, correlationId: this.#id, step: target.step, unit: target.unit, attempt, state: progress.state }, 'workflow step ran');
-    if (progress.state === 'Succeeded') this.#emit('job.completed', { attempt }, target);
-    if (progress.state === 'Failed' || label === 'retrying') this.#emit('job.failed', { attempt, final: progress.state === 'Failed', message: progress.message }, target);
+    const durationMs = this.#sinceMs(progress.startedAt);
+    if (progress.state === 'Succeeded') this.#emit({ type: 'job.completed', ...job(target), attempt, durationMs });
+    if (progress.state === 'Failed' || label === 'retrying') {
+      const retry = label === 'retrying' && progress.nextAttemptAt !== undefined ? { nextAttemptAt: progress.nextAttemptAt } : {};
+      this.#emit({ type: 'job.failed', ...job(target), attempt, durationMs, retryable: label === 'retrying', message: progress.message ?? '', ...retry });
+    }
     if (FINAL.has(progress.state)) return { kind: 'finished', state: progress.state as 'Succeeded', message: progress.message ?? '' };
     return { kind: 'pending', dueAtMs: Date.parse(progress.nextAttemptAt ?? this.#now()) };
   }
@@ -384,7 +388,7 @@ export class WorkflowRun<Input> {
     entry.progress = withChanges(entry.progress, { state: 'Running', attempts: Math.max(1, entry.progress.attempts), startedAt: entry.progress.startedAt ?? this.#now() }, ['nextAttemptAt']);
     if (firstRun) {
       await this.#checkpoint.save();
-      this.#emit('job.started', { attempt: 1, units: units.length }, { step: definition.name, unit: undefined });
+      this.#emit({ type: 'job.started', step: definition.name, attempt: 1 });
     }
 
     let stopping = definition.failFast === true && units.some((unit) => isFailed(records.get(unit.id)));
@@ -442,7 +446,8 @@ export class WorkflowRun<Input> {
     const message = succeeded ? (outcome.message ?? `${finals.length} units finished`) : outcome.kind === 'fail' ? errorMessage(outcome.error) : outcome.reason;
     entry.progress = withChanges(entry.progress, { state: succeeded ? 'Succeeded' : 'Failed', finishedAt: this.#now(), message: statusMessage(message) }, ['nextAttemptAt']);
     await this.#checkpoint.save();
-    this.#emit(succeeded ? 'job.completed' : 'job.failed', { attempt: 1, units: finals.length, ...(succeeded ? {} : { final: true, message }) }, { step: definition.name, unit: undefined });
+    const durationMs = this.#sinceMs(entry.progress.startedAt);
+    this.#emit(succeeded ? { type: 'job.completed', step: definition.name, attempt: 1, durationMs } : { type: 'job.failed', step: definition.name, attempt: 1, durationMs, retryable: false, message: statusMessage(message) });
     return { kind: 'finished', state: succeeded ? 'Succeeded' : 'Failed', message };
   }
 
@@ -494,7 +499,8 @@ export class WorkflowRun<Input> {
     await this.#checkpoint.save();
     const result = failedStep === undefined ? 'succeeded' : 'failed';
     this.#services.metrics?.runEnded(this.#workflow.name, result);
-    this.#emit(failedStep === undefined ? 'workflow.completed' : 'workflow.failed', failedStep === undefined ? {} : { failedStep, message: statusMessage(message ?? '') });
+    const durationMs = this.#sinceMs(this.#startedAt);
+    this.#emit(failedStep === undefined ? { type: 'workflow.completed', durationMs } : { type: 'workflow.failed', step: failedStep, durationMs, message: statusMessage(message ?? '') });
     return this.#terminalResult();
   }
 
@@ -510,22 +516,31 @@ export class WorkflowRun<Input> {
     return { state: 'running', requeueAfterMs: Math.max(0, dueAtMs - this.#services.clock.now()), snapshot: this.snapshot() };
   }
 
-  #emit(type: WorkflowEventType, data: Record<string, unknown>, target?: { readonly step: string; readonly unit: string | undefined }): void {
-    this.#services.events?.emit({
-      type,
-      resource: this.#request.resource,
-      correlationId: this.#id,
-      workflow: this.#workflow.name,
-      ...(target === undefined ? {} : { step: target.step }),
-      ...(target?.unit === undefined ? {} : { unit: target.unit }),
-      time: this.#now(),
-      data,
-    });
+  #eventBase(): EventBase {
+    return { resource: this.#request.resource, correlationId: this.#id, workflow: this.#workflow.name, generation: this.#request.resource.generation, time: this.#now() };
+  }
+
+  #emit(event: WithoutBase<WorkflowEvent>): void {
+    this.#services.events?.emit({ ...this.#eventBase(), ...event } as WorkflowEvent);
+  }
+
+  /** Milliseconds since an RFC 3339 time (0 when unknown). */
+  #sinceMs(time: string | undefined): number {
+    return time === undefined ? 0 : Math.max(0, this.#services.clock.now() - Date.parse(time));
   }
 
   #now(): string {
     return new Date(this.#services.clock.now()).toISOString();
   }
+}
+
+type EventBase = Pick<WorkflowEvent, 'resource' | 'correlationId' | 'workflow' | 'generation' | 'time'>;
+/** An event without the fields every event of the run shares (distributed over the union). */
+type WithoutBase<T> = T extends unknown ? Omit<T, keyof EventBase> : never;
+
+/** The step (and unit) fields of a job event. */
+function job(target: { readonly step: string; readonly unit: string | undefined }): { step: string; unit?: string } {
+  return target.unit === undefined ? { step: target.step } : { step: target.step, unit: target.unit };
 }
 
 /** Fan-in by default: done with the counts when no unit failed, otherwise a final failure naming how many. */

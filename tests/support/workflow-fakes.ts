@@ -40,7 +40,7 @@ export class RecordingEvents implements WorkflowEventEmitter {
 
   /** `type step/unit` of each event, for compact assertions. */
   summary(): string[] {
-    return this.events.map((event) => [event.type, [event.step, event.unit].filter((part) => part !== undefined).join('/')].filter((part) => part !== '').join(' '));
+    return this.events.map((event) => (event.type.startsWith('job.') && 'attempt' in event ? `${event.type} ${[event.step, event.unit].filter((part) => part !== undefined).join('/')}` : event.type));
   }
 }
 

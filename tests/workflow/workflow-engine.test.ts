@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidError, ServerError } from '../../src/kube/errors.ts';
+import { EVENT_KINDS } from '../../src/events/domain-events.ts';
 import { createMetricsRegistry } from '../../src/observability/metrics.ts';
 import { NonRetryableError } from '../../src/resilience/classify-failure.ts';
 import { IdempotencyUnavailableError, type IdempotencyStore } from '../../src/resilience/idempotency-store.ts';
 import { done, fail, step, wait, type StepContext, type StepOutcome } from '../../src/workflow/step.ts';
+import type { WorkflowEvent } from '../../src/workflow/workflow-events.ts';
 import { WorkflowMetrics } from '../../src/workflow/workflow-metrics.ts';
 import { defineWorkflow } from '../../src/workflow/workflow.ts';
 import { parsePrometheusText, sampleValue } from '../support/prometheus-text.ts';
@@ -45,6 +47,8 @@ describe('WorkflowEngine: steps', () => {
     ]);
     expect(w.events.summary()).toEqual(['workflow.started', 'job.started validate', 'job.completed validate', 'job.started deploy', 'job.completed deploy', 'workflow.completed']);
     expect(new Set(w.events.events.map((event) => event.correlationId))).toEqual(new Set(['6f1c0b7e-1d2a-4c55-9a43-0e8b7f3c2d10/1']));
+    expect(w.events.events[0]).toMatchObject({ type: 'workflow.started', workflow: 'deploy', generation: 1, steps: ['validate', 'deploy'] });
+    expect(w.events.events[4]).toMatchObject({ type: 'job.completed', step: 'deploy', attempt: 1, durationMs: 0 });
   });
 
   it('never runs a step again once it succeeded for the generation, even in a restarted process', async () => {
@@ -97,6 +101,13 @@ describe('WorkflowEngine: steps', () => {
     expect(retrying?.workflow.steps[0]).toMatchObject({ nextAttemptAt: '2026-01-01T00:00:03.000Z', message: 'attempt 2 failed: provider down #2' });
     expect(w.status.latest?.workflow.steps[0]).toMatchObject({ state: 'Failed', attempts: 3, message: 'failed after 3 attempts: provider down #3' });
     expect(results.at(-1)).toMatchObject({ state: 'failed', failedStep: 'deploy' });
+    const failures = w.events.events.filter((event) => event.type === 'job.failed');
+    expect(failures.map((event) => [event.attempt, event.retryable, event.nextAttemptAt])).toEqual([
+      [1, true, '2026-01-01T00:00:01.000Z'],
+      [2, true, '2026-01-01T00:00:03.000Z'],
+      [3, false, undefined],
+    ]);
+    expect(failures[2]).toMatchObject({ durationMs: 3_000, message: 'failed after 3 attempts: provider down #3' });
   });
 
   it('classifies what a step throws: a 422 fails at once, an unknown error is retried, a Retry-After is honoured', async () => {
@@ -155,7 +166,8 @@ describe('WorkflowEngine: steps', () => {
       ['discard-snapshot', 'Succeeded'],
     ]);
     expect(w.events.summary().at(-1)).toBe('workflow.failed');
-    expect(w.events.events.at(-1)?.data).toMatchObject({ failedStep: 'verify', message: 'verify failed: health check failed 3 times; rollback done; discard-snapshot done' });
+    expect(w.events.events.at(-1)).toMatchObject({ step: 'verify', generation: 1, message: 'verify failed: health check failed 3 times; rollback done; discard-snapshot done' });
+    expect(w.events.events.find((event) => event.type === 'job.failed')).toMatchObject({ step: 'verify', attempt: 1, retryable: false, message: 'health check failed 3 times' });
   });
 
   it('a step that times out is retried, and the timed-out attempt may not start new side effects', async () => {
@@ -291,7 +303,8 @@ describe('WorkflowEngine: generations', () => {
       ['verify', 'Succeeded', 1],
     ]);
     const superseded = w.events.events.find((event) => event.type === 'workflow.failed');
-    expect(superseded).toMatchObject({ correlationId: '6f1c0b7e-1d2a-4c55-9a43-0e8b7f3c2d10/1', data: { reason: 'Superseded', supersededBy: '6f1c0b7e-1d2a-4c55-9a43-0e8b7f3c2d10/2' } });
+    expect(superseded).toMatchObject({ correlationId: '6f1c0b7e-1d2a-4c55-9a43-0e8b7f3c2d10/1', generation: 1, message: 'superseded by generation 2' });
+    expect(superseded !== undefined && 'step' in superseded).toBe(false);
     const families = parsePrometheusText(await registry.metrics());
     expect(sampleValue(families, 'blackroad_workflow_runs_total', { workflow: 'deploy', result: 'abandoned' })).toBe(1);
     expect(sampleValue(families, 'blackroad_workflow_runs_total', { workflow: 'deploy', result: 'succeeded' })).toBe(1);
@@ -309,6 +322,41 @@ describe('WorkflowEngine: generations', () => {
     const families = parsePrometheusText(await registry.metrics());
     expect(sampleValue(families, 'blackroad_workflow_runs_total', { workflow: 'deploy', result: 'succeeded' })).toBe(2);
     expect(families.get('blackroad_workflow_runs_total')?.samples.some((s) => s.labels['result'] === 'abandoned')).toBe(false);
+  });
+});
+
+/** The data of the domain event catalog's kind for a workflow event: what the wiring's adapter passes on. */
+function catalogData(event: WorkflowEvent): Record<string, unknown> {
+  const { type: _type, resource: _resource, correlationId: _correlationId, time: _time, ...fields } = event;
+  if (event.type.startsWith('job.')) {
+    const { generation: _generation, ...jobFields } = fields as Record<string, unknown>;
+    return jobFields;
+  }
+  return fields;
+}
+
+describe('WorkflowEngine: events', () => {
+  it('emits job.* and workflow.* events whose fields the domain event catalog accepts as they are', async () => {
+    const w = world();
+    const runs = counter();
+    const workflow = defineWorkflow<Input>('deploy', [
+      step({ name: 'deploy', run: async () => (runs.count('deploy') === 1 ? fail(new ServerError(503, 'ServiceUnavailable', 'down'), { retryable: true }) : done()) }),
+      step({
+        name: 'verify',
+        run: async (ctx) => (ctx.resource.generation === 2 ? fail(new NonRetryableError('unhealthy'), { retryable: false }) : done()),
+        compensation: step({ name: 'rollback', run: async () => done() }),
+      }),
+    ]);
+    const engine = engineFor(w);
+    // Generation 1 is abandoned while retrying, 2 fails and rolls back, 3 completes.
+    await engine.run(workflow, { resource: resource(1), input, persisted: undefined, store: w.status, retry: exactRetry(w.clock) });
+    await drive(engine, workflow, w, input, { generation: 2 });
+    await drive(engine, workflow, w, input, { generation: 3 });
+    expect(new Set(w.events.events.map((event) => event.type))).toEqual(new Set(['workflow.started', 'workflow.completed', 'workflow.failed', 'job.started', 'job.completed', 'job.failed']));
+    for (const event of w.events.events) {
+      const parsed = EVENT_KINDS[event.type].data.safeParse(catalogData(event));
+      expect(parsed.success, `${event.type} ${JSON.stringify(catalogData(event))}`).toBe(true);
+    }
   });
 });
 
