@@ -11,7 +11,8 @@ export class SlidingWindow {
   readonly windowMs: number;
   readonly #clock: Clock;
   readonly #bucketMs: number;
-  readonly #epochs = new Array<number>(BUCKETS).fill(-1);
+  /** The bucket number each slot holds; -Infinity for an empty slot, older than any bucket at any time. */
+  readonly #epochs = new Array<number>(BUCKETS).fill(Number.NEGATIVE_INFINITY);
   readonly #counts: number[][];
 
   constructor(windowMs: number, counters: number, clock: Clock) {
@@ -43,6 +44,6 @@ export class SlidingWindow {
   }
 
   clear(): void {
-    this.#epochs.fill(-1);
+    this.#epochs.fill(Number.NEGATIVE_INFINITY);
   }
 }
