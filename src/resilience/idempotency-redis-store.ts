@@ -16,7 +16,8 @@ import { TimeoutPolicy } from './timeout.ts';
 /**
  * ioredis options this store expects of its client: with the offline queue off and no per-request
  * retries, a command fails at once while Redis is down instead of waiting for a reconnection, so the
- * `redis` breaker sees the outage and steps wait instead of hanging.
+ * `redis` breaker sees the outage and steps wait instead of hanging. With the offline queue off, the
+ * client must be `ready` before the first call (await its `ready` event after connecting).
  */
 export const REDIS_CLIENT_OPTIONS = {
   enableOfflineQueue: false,

@@ -227,6 +227,32 @@ describe('WorkflowEngine: steps', () => {
 });
 
 describe('WorkflowEngine: side effects', () => {
+  it('when the status write after a side effect fails, the reconcile fails and the next one replays the recorded result', async () => {
+    const w = world();
+    const calls: string[] = [];
+    let failWrites = false;
+    const status = w.status;
+    const flaky = { save: (snapshot: Parameters<typeof status.save>[0]) => (failWrites ? Promise.reject(new ServerError(500, 'InternalError', 'etcd timeout')) : status.save(snapshot)) };
+    const workflow = defineWorkflow<Input>('deploy', [
+      step({
+        name: 'deploy',
+        run: async (ctx) => {
+          const id = await ctx.sideEffect('apply', async (key) => (calls.push(key), 'd-1'));
+          failWrites = calls.length === 1;
+          return done(id);
+        },
+      }),
+    ]);
+    const engine = engineFor(w);
+    await expect(engine.run(workflow, { resource: resource(), input, persisted: undefined, store: flaky, retry: exactRetry(w.clock) })).rejects.toThrow('etcd timeout');
+    expect(w.status.latest?.workflow.steps[0]).toMatchObject({ state: 'Running', attempts: 1 });
+    failWrites = false;
+    const results = await drive(engine, workflow, w, input);
+    expect(results.at(-1)?.state).toBe('succeeded');
+    expect(calls).toHaveLength(1);
+    expect(w.status.latest?.workflow.steps[0]).toMatchObject({ state: 'Succeeded', attempts: 2 });
+  });
+
   it('an open breaker makes the step wait for the breaker, without using an attempt or claiming the key', async () => {
     const w = world();
     const breaker = w.breakers.get('provider:railway');
