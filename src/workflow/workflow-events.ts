@@ -35,6 +35,12 @@ export type WorkflowEvent =
 
 export type WorkflowEventType = WorkflowEvent['type'];
 
+/** The fields every event of a run shares. */
+export type WorkflowEventBase = Pick<WorkflowEvent, 'resource' | 'correlationId' | 'workflow' | 'generation' | 'time'>;
+
+/** An event without the fields every event of the run shares (distributed over the union). */
+export type WorkflowEventFields = WorkflowEvent extends infer E ? (E extends unknown ? Omit<E, keyof WorkflowEventBase> : never) : never;
+
 /**
  * Receives the engine's events.
  *

@@ -1,7 +1,5 @@
 // One reconcile of one workflow run: loads the persisted progress, advances steps as far as they go without sleeping, saves each transition.
-import type { StepState } from '../api/status.ts';
 import type { Logger } from '../observability/logger.ts';
-import { redactString } from '../observability/redact.ts';
 import type { CircuitBreakerRegistry } from '../resilience/circuit-breaker-registry.ts';
 import { classifyFailure, NonRetryableError } from '../resilience/classify-failure.ts';
 import type { Clock } from '../resilience/clock.ts';
@@ -10,8 +8,10 @@ import { idempotentCall, type SideEffectCall } from '../resilience/idempotent-ca
 import type { RetryPolicy } from '../resilience/retry.ts';
 import { TimeoutPolicy } from '../resilience/timeout.ts';
 import { Checkpoint } from './checkpoint.ts';
-import { done, fail, type FanOut, type FanOutUnit, type SideEffectOptions, type Step, type StepContext, type StepOutcome } from './step.ts';
-import type { WorkflowEvent, WorkflowEventEmitter } from './workflow-events.ts';
+import { FanOutPass } from './fan-out-pass.ts';
+import { fail, type FanOut, type SideEffectOptions, type Step, type StepContext, type StepOutcome } from './step.ts';
+import { compact, errorMessage, FINAL_STATES, statusMessage, withChanges, type Advance, type ProgressTarget, type StepProgress } from './step-progress.ts';
+import type { WorkflowEvent, WorkflowEventBase, WorkflowEventEmitter, WorkflowEventFields } from './workflow-events.ts';
 import type { StepResultLabel, WorkflowMetrics } from './workflow-metrics.ts';
 import type { WorkflowSnapshot, WorkflowStatusStore, WorkflowUnit } from './workflow-status-store.ts';
 import { workflowRunId, type Workflow, type WorkflowResource } from './workflow.ts';
@@ -52,53 +52,8 @@ export class AttemptEndedError extends NonRetryableError {
 }
 export const isAttemptEnded = (error: unknown): error is AttemptEndedError => error instanceof AttemptEndedError;
 
-/** The mutable progress of a step or unit during a reconcile. */
-interface Progress {
-  state: StepState;
-  attempts: number;
-  startedAt?: string | undefined;
-  finishedAt?: string | undefined;
-  nextAttemptAt?: string | undefined;
-  message?: string | undefined;
-  result?: unknown;
-}
-
-/** Copies a record without its undefined fields, so saved status holds no explicit nulls. */
-function compact<T extends object>(record: T): T {
-  return Object.fromEntries(Object.entries(record).filter(([, value]) => value !== undefined)) as T;
-}
-
-type Advance = { readonly kind: 'finished'; readonly state: 'Succeeded' | 'Failed' | 'Skipped'; readonly message: string } | { readonly kind: 'pending'; readonly dueAtMs: number };
-
-/** A step or a unit, as the attempt logic sees it. */
-interface Target<Input> {
-  readonly step: string;
-  readonly unit: string | undefined;
-  readonly retry: RetryPolicy;
-  readonly timeoutMs: number | undefined;
-  readonly keepResult: boolean;
-  run(context: StepContext<Input>): Promise<StepOutcome>;
-  get(): Progress;
-  set(progress: Progress): void;
-}
-
-const FINAL: ReadonlySet<StepState> = new Set(['Succeeded', 'Failed', 'Skipped']);
-const MAX_MESSAGE = 1024;
 /** A claim outlasts the call it protects by at least this much. */
 const CLAIM_MARGIN_MS = 30_000;
-
-const errorMessage = (error: unknown): string => (error instanceof Error ? error.message : String(error));
-/** Status messages are read by humans and may end up anywhere: scrubbed of credentials and bounded. */
-const statusMessage = (text: string): string => {
-  const clean = redactString(text);
-  return clean.length <= MAX_MESSAGE ? clean : `${clean.slice(0, MAX_MESSAGE - 1)}…`;
-};
-
-function withChanges(progress: Progress, changes: Partial<Progress>, drop: readonly (keyof Progress)[] = []): Progress {
-  const next: Progress = { ...progress, ...changes };
-  for (const key of drop) delete next[key];
-  return next;
-}
 
 /** Runs one reconcile of one run. Created per reconcile; holds no state across reconciles. */
 export class WorkflowRun<Input> {
@@ -111,8 +66,8 @@ export class WorkflowRun<Input> {
   #startedAt: string | undefined;
   #finishedAt: string | undefined;
   /** Entries of `status.workflow.steps`, in order: every step, then compensations once needed. */
-  #steps: { name: string; progress: Progress }[] = [];
-  #units = new Map<string, Map<string, Progress>>();
+  #steps: { name: string; progress: StepProgress }[] = [];
+  #units = new Map<string, Map<string, StepProgress>>();
 
   constructor(services: RunServices, workflow: Workflow<Input>, request: RunRequest<Input>) {
     this.#services = services;
@@ -165,7 +120,7 @@ export class WorkflowRun<Input> {
   #load(): { started: boolean; superseded: WorkflowSnapshot | undefined } {
     const persisted = this.#request.persisted;
     const sameRun = persisted?.workflow.id === this.#id;
-    const entries = new Map<string, Progress>();
+    const entries = new Map<string, StepProgress>();
     if (sameRun) {
       this.#startedAt = persisted.workflow.startedAt;
       this.#finishedAt = persisted.workflow.finishedAt;
@@ -178,7 +133,7 @@ export class WorkflowRun<Input> {
     for (const [name, progress] of entries) if (this.#workflow.compensations.has(name)) this.#steps.push({ name, progress });
     for (const definition of this.#workflow.steps) {
       if (definition.kind !== 'fan-out') continue;
-      const records = new Map<string, Progress>();
+      const records = new Map<string, StepProgress>();
       for (const { id, ...progress } of sameRun ? (persisted.units[definition.name] ?? []) : []) records.set(id, { ...progress });
       this.#units.set(definition.name, records);
     }
@@ -200,13 +155,13 @@ export class WorkflowRun<Input> {
     });
   }
 
-  #entry(name: string): { name: string; progress: Progress } {
+  #entry(name: string): { name: string; progress: StepProgress } {
     const entry = this.#steps.find((candidate) => candidate.name === name);
     if (entry === undefined) throw new Error(`workflow ${this.#workflow.name} has no step ${name}`);
     return entry;
   }
 
-  #stepTarget(definition: Step<Input>): Target<Input> {
+  #stepTarget(definition: Step<Input>): ProgressTarget<Input> {
     const entry = this.#entry(definition.name);
     const retry = definition.retry ?? this.#request.retry;
     return {
@@ -234,9 +189,9 @@ export class WorkflowRun<Input> {
    * it is seen as an interrupted attempt; the outcome is saved before the next step runs; nothing runs
    * before its `nextAttemptAt`.
    */
-  async #advance(target: Target<Input>): Promise<Advance> {
+  async #advance(target: ProgressTarget<Input>): Promise<Advance> {
     const before = target.get();
-    if (FINAL.has(before.state)) return { kind: 'finished', state: before.state as 'Succeeded', message: before.message ?? '' };
+    if (FINAL_STATES.has(before.state)) return { kind: 'finished', state: before.state as 'Succeeded', message: before.message ?? '' };
     const nowMs = this.#services.clock.now();
     if (before.nextAttemptAt !== undefined && Date.parse(before.nextAttemptAt) > nowMs) return { kind: 'pending', dueAtMs: Date.parse(before.nextAttemptAt) };
 
@@ -266,12 +221,12 @@ export class WorkflowRun<Input> {
       const retry = label === 'retrying' && progress.nextAttemptAt !== undefined ? { nextAttemptAt: progress.nextAttemptAt } : {};
       this.#emit({ type: 'job.failed', ...job(target), attempt, durationMs, retryable: label === 'retrying', message: progress.message ?? '', ...retry });
     }
-    if (FINAL.has(progress.state)) return { kind: 'finished', state: progress.state as 'Succeeded', message: progress.message ?? '' };
+    if (FINAL_STATES.has(progress.state)) return { kind: 'finished', state: progress.state as 'Succeeded', message: progress.message ?? '' };
     return { kind: 'pending', dueAtMs: Date.parse(progress.nextAttemptAt ?? this.#now()) };
   }
 
   /** Runs the step under its timeout; a throw becomes a failure classified by its type. */
-  async #invoke(target: Target<Input>, attempt: number): Promise<StepOutcome> {
+  async #invoke(target: ProgressTarget<Input>, attempt: number): Promise<StepOutcome> {
     const attemptAbort = new AbortController();
     const onRunAbort = () => attemptAbort.abort(this.#abort.signal.reason);
     this.#abort.signal.addEventListener('abort', onRunAbort, { once: true });
@@ -297,12 +252,12 @@ export class WorkflowRun<Input> {
     }
   }
 
-  #interpret(target: Target<Input>, attempt: number, outcome: StepOutcome): { progress: Progress; label: StepResultLabel } {
+  #interpret(target: ProgressTarget<Input>, attempt: number, outcome: StepOutcome): { progress: StepProgress; label: StepResultLabel } {
     const current = target.get();
     const nowMs = this.#services.clock.now();
     const at = (ms: number) => new Date(ms).toISOString();
     if (outcome.kind === 'done') {
-      const changes: Partial<Progress> = { state: 'Succeeded', finishedAt: at(nowMs), ...(outcome.message === undefined ? {} : { message: statusMessage(outcome.message) }) };
+      const changes: Partial<StepProgress> = { state: 'Succeeded', finishedAt: at(nowMs), ...(outcome.message === undefined ? {} : { message: statusMessage(outcome.message) }) };
       if (target.keepResult) changes.result = outcome.result === undefined ? null : outcome.result;
       return { progress: withChanges(current, changes, ['nextAttemptAt', ...(outcome.message === undefined ? (['message'] as const) : [])]), label: 'succeeded' };
     }
@@ -328,7 +283,7 @@ export class WorkflowRun<Input> {
     return { progress: withChanges(current, { state: 'Failed', finishedAt: at(nowMs), message: statusMessage(message) }, ['nextAttemptAt']), label: 'failed' };
   }
 
-  #context(target: Target<Input>, attempt: number, signal: AbortSignal, ended: () => boolean): StepContext<Input> {
+  #context(target: ProgressTarget<Input>, attempt: number, signal: AbortSignal, ended: () => boolean): StepContext<Input> {
     const { resource } = this.#request;
     const services = this.#services;
     const keyOf = (step: string, name: string, unit: string | undefined) => idempotencyKey({ uid: resource.uid, generation: resource.generation, step, unit: unit === undefined ? name : `${unit}:${name}` });
@@ -366,103 +321,20 @@ export class WorkflowRun<Input> {
     };
   }
 
-  /**
-   * Advances a fan-out group: at most `concurrency` units in progress (a waiting unit keeps its slot),
-   * finished slots refilled within this reconcile, each unit advanced at most once per reconcile.
-   */
-  async #advanceGroup(definition: FanOut<Input>): Promise<Advance> {
-    const entry = this.#entry(definition.name);
-    if (FINAL.has(entry.progress.state)) return { kind: 'finished', state: entry.progress.state as 'Succeeded', message: entry.progress.message ?? '' };
-    const nowMs = this.#services.clock.now();
-    if (entry.progress.nextAttemptAt !== undefined && Date.parse(entry.progress.nextAttemptAt) > nowMs) return { kind: 'pending', dueAtMs: Date.parse(entry.progress.nextAttemptAt) };
-
-    const units = definition.units(this.#request.input);
-    const ids = new Set(units.map((unit) => unit.id));
-    if (ids.size !== units.length) throw new Error(`fan-out ${definition.name}: unit ids are not unique`);
-    const records = this.#units.get(definition.name) ?? new Map<string, Progress>();
+  #advanceGroup(definition: FanOut<Input>): Promise<Advance> {
+    const records = this.#units.get(definition.name) ?? new Map<string, StepProgress>();
     this.#units.set(definition.name, records);
-    const isFailed = (progress: Progress | undefined) => progress?.state === 'Failed' || (progress?.state === 'Succeeded' && definition.unitFailed?.(progress.result) === true);
-    const inProgress = (progress: Progress | undefined) => progress !== undefined && !FINAL.has(progress.state);
-
-    const firstRun = entry.progress.state === 'Pending';
-    entry.progress = withChanges(entry.progress, { state: 'Running', attempts: Math.max(1, entry.progress.attempts), startedAt: entry.progress.startedAt ?? this.#now() }, ['nextAttemptAt']);
-    if (firstRun) {
-      await this.#checkpoint.save();
-      this.#emit({ type: 'job.started', step: definition.name, attempt: 1 });
-    }
-
-    let stopping = definition.failFast === true && units.some((unit) => isFailed(records.get(unit.id)));
-    const visited = new Set<string>();
-    const next = (): FanOutUnit | undefined => {
-      const now = this.#services.clock.now();
-      const due = units.find((unit) => {
-        const progress = records.get(unit.id);
-        return !visited.has(unit.id) && inProgress(progress) && (progress?.nextAttemptAt === undefined || Date.parse(progress.nextAttemptAt) <= now);
-      });
-      if (due !== undefined || stopping) return due;
-      if (units.filter((unit) => inProgress(records.get(unit.id))).length >= definition.concurrency) return undefined;
-      return units.find((unit) => !visited.has(unit.id) && !records.has(unit.id));
-    };
-    const inFlight = new Map<string, Promise<void>>();
-    let failure: { error: unknown } | undefined;
-    for (;;) {
-      for (let unit = next(); unit !== undefined && failure === undefined; unit = next()) {
-        const current = unit;
-        visited.add(current.id);
-        if (!records.has(current.id)) records.set(current.id, { state: 'Pending', attempts: 0 });
-        const running = this.#advance(this.#unitTarget(definition, current, records))
-          .then(() => {
-            if (definition.failFast === true && isFailed(records.get(current.id))) stopping = true;
-          })
-          .catch((error: unknown) => {
-            // A failed save or a cancelled reconcile: stop every unit of this pass, then report it.
-            failure ??= { error };
-            this.#abort.abort(error);
-          })
-          .finally(() => inFlight.delete(current.id));
-        inFlight.set(current.id, running);
-      }
-      if (inFlight.size === 0) break;
-      await Promise.race(inFlight.values());
-    }
-    if (failure !== undefined) throw failure.error;
-
-    const pendingDue = units.map((unit) => records.get(unit.id)).filter(inProgress).map((progress) => Date.parse(progress?.nextAttemptAt ?? this.#now()));
-    const started = units.filter((unit) => records.has(unit.id)).length;
-    const finished = units.filter((unit) => FINAL.has(records.get(unit.id)?.state ?? 'Pending')).length;
-    if (pendingDue.length > 0 || (!stopping && started < units.length)) {
-      const dueAtMs = Math.min(...pendingDue, Number.POSITIVE_INFINITY);
-      const progressMessage = `${finished}/${units.length} units finished, ${pendingDue.length} in progress`;
-      entry.progress = withChanges(entry.progress, { state: 'Waiting', message: progressMessage, ...(Number.isFinite(dueAtMs) ? { nextAttemptAt: new Date(dueAtMs).toISOString() } : {}) });
-      await this.#checkpoint.save();
-      return { kind: 'pending', dueAtMs: Number.isFinite(dueAtMs) ? dueAtMs : this.#services.clock.now() };
-    }
-
-    // Fan-in: every unit has finished, or fail-fast stopped the rest.
-    for (const unit of units) if (!records.has(unit.id)) records.set(unit.id, { state: 'Skipped', attempts: 0, finishedAt: this.#now(), message: 'not started: fail-fast after a failed unit' });
-    const finals = units.map((unit) => compact({ id: unit.id, ...(records.get(unit.id) as Progress) }));
-    const outcome = definition.fanIn?.(finals) ?? defaultFanIn(finals, definition.unitFailed);
-    const succeeded = outcome.kind === 'done';
-    const message = succeeded ? (outcome.message ?? `${finals.length} units finished`) : outcome.kind === 'fail' ? errorMessage(outcome.error) : outcome.reason;
-    entry.progress = withChanges(entry.progress, { state: succeeded ? 'Succeeded' : 'Failed', finishedAt: this.#now(), message: statusMessage(message) }, ['nextAttemptAt']);
-    await this.#checkpoint.save();
-    const durationMs = this.#sinceMs(entry.progress.startedAt);
-    this.#emit(succeeded ? { type: 'job.completed', step: definition.name, attempt: 1, durationMs } : { type: 'job.failed', step: definition.name, attempt: 1, durationMs, retryable: false, message: statusMessage(message) });
-    return { kind: 'finished', state: succeeded ? 'Succeeded' : 'Failed', message };
-  }
-
-  #unitTarget(definition: FanOut<Input>, unit: FanOutUnit, records: Map<string, Progress>): Target<Input> {
-    const retry = definition.retry ?? this.#request.retry;
-    return {
-      step: definition.name,
-      unit: unit.id,
-      retry,
-      timeoutMs: definition.timeoutMs ?? retry.settings.attemptTimeoutMs,
-      keepResult: true,
-      run: (context) => definition.run(context, unit),
-      get: () => records.get(unit.id) as Progress,
-      set: (progress) => records.set(unit.id, progress),
-    };
+    return new FanOutPass(definition, {
+      input: this.#request.input,
+      clock: this.#services.clock,
+      defaultRetry: this.#request.retry,
+      entry: this.#entry(definition.name),
+      records,
+      advance: (target) => this.#advance(target),
+      save: () => this.#checkpoint.save(),
+      emit: (event) => this.#emit(event),
+      abort: (reason) => this.#abort.abort(reason),
+    }).run();
   }
 
   /**
@@ -516,11 +388,11 @@ export class WorkflowRun<Input> {
     return { state: 'running', requeueAfterMs: Math.max(0, dueAtMs - this.#services.clock.now()), snapshot: this.snapshot() };
   }
 
-  #eventBase(): EventBase {
+  #eventBase(): WorkflowEventBase {
     return { resource: this.#request.resource, correlationId: this.#id, workflow: this.#workflow.name, generation: this.#request.resource.generation, time: this.#now() };
   }
 
-  #emit(event: WithoutBase<WorkflowEvent>): void {
+  #emit(event: WorkflowEventFields): void {
     this.#services.events?.emit({ ...this.#eventBase(), ...event } as WorkflowEvent);
   }
 
@@ -534,20 +406,7 @@ export class WorkflowRun<Input> {
   }
 }
 
-type EventBase = Pick<WorkflowEvent, 'resource' | 'correlationId' | 'workflow' | 'generation' | 'time'>;
-/** An event without the fields every event of the run shares (distributed over the union). */
-type WithoutBase<T> = T extends unknown ? Omit<T, keyof EventBase> : never;
-
 /** The step (and unit) fields of a job event. */
 function job(target: { readonly step: string; readonly unit: string | undefined }): { step: string; unit?: string } {
   return target.unit === undefined ? { step: target.step } : { step: target.step, unit: target.unit };
-}
-
-/** Fan-in by default: done with the counts when no unit failed, otherwise a final failure naming how many. */
-function defaultFanIn(units: readonly WorkflowUnit[], unitFailed: ((result: unknown) => boolean) | undefined): StepOutcome {
-  const failed = units.filter((unit) => unit.state === 'Failed' || (unit.state === 'Succeeded' && unitFailed?.(unit.result) === true)).length;
-  const skipped = units.filter((unit) => unit.state === 'Skipped').length;
-  const counts = { total: units.length, succeeded: units.length - failed - skipped, failed, skipped };
-  if (failed > 0) return fail(new NonRetryableError(`${failed} of ${units.length} units failed${skipped > 0 ? `, ${skipped} skipped` : ''}`), { retryable: false });
-  return done(counts, `${counts.succeeded} of ${units.length} units succeeded`);
 }
