@@ -17,7 +17,8 @@ export function kubeconfigYaml(settings: KubeconfigSettings): string {
   return stringify({
     apiVersion: 'v1',
     kind: 'Config',
-    clusters: [{ name, cluster: { server: settings.server } }],
+    // client-node refuses plain http unless TLS verification is marked skipped; there is no TLS to verify.
+    clusters: [{ name, cluster: { server: settings.server, ...(settings.server.startsWith('http:') ? { 'insecure-skip-tls-verify': true } : {}) } }],
     users: [{ name, user: settings.token === undefined ? {} : { token: settings.token } }],
     contexts: [{ name, context: { cluster: name, user: name, ...(settings.namespace === undefined ? {} : { namespace: settings.namespace }) } }],
     'current-context': name,

@@ -120,7 +120,8 @@ export const statusErrors = {
   /** 422 with one cause per field error; `kindGroup` is `Kind.group` (or `Kind` for the core group). */
   invalid(kind: string, group: string, name: string, errors: readonly FieldError[]): StatusError {
     const qualifiedKind = group === '' ? kind : `${kind}.${group}`;
-    const rendered = errors.map((error) => `${error.field}: ${error.message}`);
+    // The message lists each distinct error once (kube aggregates them); causes keep every one.
+    const rendered = [...new Set(errors.map((error) => `${error.field}: ${error.message}`))];
     const list = rendered.length === 1 ? (rendered[0] as string) : `[${rendered.join(', ')}]`;
     return new StatusError(422, 'Invalid', `${qualifiedKind} "${name}" is invalid: ${list}`, {
       name,

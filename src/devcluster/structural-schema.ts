@@ -118,7 +118,7 @@ export class StructuralSchema {
   prune(obj: JsonObject): string[] {
     const unknown: string[] = [];
     this.#pruneObject(obj, this.#root, '', unknown, true);
-    return unknown;
+    return unknown.sort();
   }
 
   #pruneObject(obj: JsonObject, node: SchemaNode, path: string, unknown: string[], root: boolean): void {

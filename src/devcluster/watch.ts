@@ -143,6 +143,8 @@ export class WatchHub {
   /** Streams a watch to `res` until timeout, client disconnect, {@link WatchHub.closeAll} or an ERROR. */
   serve(request: WatchRequest, res: ServerResponse): void {
     res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-cache, private', 'transfer-encoding': 'chunked' });
+    // Clients wait for the headers before they act; send them now, not with the first event.
+    res.flushHeaders();
     const current = this.#store.resourceVersion;
     const bucket = request.type.storage;
     let initial: StoredObject[] = [];
