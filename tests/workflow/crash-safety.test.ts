@@ -248,13 +248,16 @@ function expectExactlyOnce(outside: Outside, result: RunResult): void {
   expect(steps.map((entry) => [entry.name, entry.state])).toEqual(['prepare', 'deploy', 'configure', 'checks', 'finalize'].map((name) => [name, 'Succeeded']));
 }
 
-/** Kills the first process at each point of a clean run in turn; checks the invariants after each restart. */
-async function killAtEveryPoint(makeOutside: () => Outside): Promise<void> {
+/**
+ * Kills the first process at each point of a clean run in turn and checks the invariants after each
+ * restart. Scenarios are independent (each has its own outside world); `parallel` run at once.
+ */
+async function killAtEveryPoint(makeOutside: () => Outside, parallel = 1): Promise<void> {
   const clean = await operate([], makeOutside());
   const points = clean.outside.trace.filter((entry) => !entry.startsWith('poll') && !entry.endsWith(':done')).length;
   expect(points).toBeGreaterThan(60);
   const killedAt = new Set<string>();
-  for (let crashAt = 1; crashAt <= points; crashAt += 1) {
+  const scenario = async (crashAt: number): Promise<void> => {
     const { outside, result, processes } = await operate([crashAt], makeOutside());
     expect(processes, `crash at point ${crashAt}`).toBe(2);
     const killed = outside.trace[outside.trace.indexOf('process-1 KILLED') - 1] ?? '';
@@ -266,7 +269,13 @@ async function killAtEveryPoint(makeOutside: () => Outside): Promise<void> {
     } catch (error) {
       throw new Error(`killed at point ${crashAt} (${killed})`, { cause: error });
     }
-  }
+  };
+  let next = 1;
+  await Promise.all(
+    Array.from({ length: parallel }, async () => {
+      while (next <= points) await scenario(next++);
+    }),
+  );
   // Every kind of point was hit: before and after each claim, call, completion and status save.
   for (const operation of ['claim', 'call', 'complete', 'save']) {
     expect(killedAt).toContain(`${operation}:before`);
@@ -315,7 +324,8 @@ describe.skipIf(!probe.available)('crash safety of the workflow engine with clai
     redisClients.push(client);
     if (client.status !== 'ready') await new Promise((resolve) => client.once('ready', resolve));
     let scenario = 0;
-    // Each scenario has its own keys; claims last 150 ms of real time, which a restart really waits out.
-    await killAtEveryPoint(() => new Outside({ store: new IdempotencyRedisStore({ client, keyPrefix: `${prefix}${(scenario += 1)}:` }), claimTtlMs: 150 }));
+    // Each scenario has its own keys; claims last 150 ms of real time, which a restart really waits out,
+    // so scenarios run eight at a time.
+    await killAtEveryPoint(() => new Outside({ store: new IdempotencyRedisStore({ client, keyPrefix: `${prefix}${(scenario += 1)}:` }), claimTtlMs: 150 }), 8);
   });
 });
