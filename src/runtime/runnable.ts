@@ -1,0 +1,10 @@
+// The one shape the manager runs: something that works until its signal aborts.
+
+/** A long-running component. `start` resolves once the component has stopped after `signal` aborted. */
+export interface Runnable {
+  /** For logs: what this is. */
+  readonly description?: string;
+  /** Run only on the elected leader (controllers); others (caches) run on every replica. */
+  readonly needsLeaderElection?: boolean;
+  start(signal: AbortSignal): Promise<void>;
+}
