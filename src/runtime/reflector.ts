@@ -1,6 +1,6 @@
 // Runs a watcher into a store and tells subscribers what changed: the runtime's shared informer.
 import { objectKey, type KubeObject } from '../kube/kube-object.ts';
-import { resourceName } from '../kube/resource-descriptor.ts';
+import { resourceName, type ResourceDescriptor } from '../kube/resource-descriptor.ts';
 import type { Runnable } from './runnable.ts';
 import { Store, withoutManagedFields, type IndexFunction } from './store.ts';
 import { Watcher, type WatcherOptions } from './watcher.ts';
@@ -31,12 +31,14 @@ export interface ReflectorOptions extends WatcherOptions {
  */
 export class Reflector<T extends KubeObject = KubeObject> implements Runnable {
   readonly store: Store<T>;
+  readonly resource: ResourceDescriptor;
   readonly #watcher: Watcher<T>;
   readonly #handlers = new Set<ReflectorHandler<T>>();
   readonly description: string;
 
   constructor(options: ReflectorOptions) {
     this.store = new Store<T>(options.indexers as Readonly<Record<string, IndexFunction<T>>> | undefined);
+    this.resource = options.resource;
     this.#watcher = new Watcher<T>(options);
     this.description = `reflector of ${resourceName(options.resource)}`;
   }
