@@ -1,14 +1,12 @@
 // Runs cleanup before an object may disappear: a finalizer added before the first side effect, removed after cleanup.
-import type { PatchOptions } from '../kube/client.ts';
+import type { KubeClient } from '../kube/client.ts';
 import { isNotFound } from '../kube/errors.ts';
 import type { KubeObject } from '../kube/kube-object.ts';
 import type { ResourceDescriptor } from '../kube/resource-descriptor.ts';
 import { Action } from './reconciler.ts';
 
-/** The one call the finalizer helper makes; `KubeClient` provides it. */
-export interface FinalizerClient {
-  patch<T extends KubeObject>(resource: ResourceDescriptor, name: string, patch: unknown, options?: PatchOptions): Promise<T>;
-}
+/** The one call the finalizer helper makes. */
+export type FinalizerClient = Pick<KubeClient, 'patch'>;
 
 export interface FinalizerHandlers<T extends KubeObject> {
   /** The normal reconcile; runs only once the finalizer is on the object. */

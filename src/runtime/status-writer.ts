@@ -1,16 +1,13 @@
 // Writes an object's status through the status subresource: only the difference, never when unchanged, retried on conflict.
-import type { GetOptions, PatchOptions } from '../kube/client.ts';
+import type { KubeClient } from '../kube/client.ts';
 import { isConflict } from '../kube/errors.ts';
 import type { KubeObject } from '../kube/kube-object.ts';
 import type { ResourceDescriptor } from '../kube/resource-descriptor.ts';
 import { sleep, type Clock } from '../resilience/clock.ts';
 import { mergePatchDiff } from './merge-patch.ts';
 
-/** The two calls the status writer makes; `KubeClient` provides them. */
-export interface StatusClient {
-  get<T extends KubeObject>(resource: ResourceDescriptor, name: string, options?: GetOptions): Promise<T>;
-  patch<T extends KubeObject>(resource: ResourceDescriptor, name: string, patch: unknown, options?: PatchOptions): Promise<T>;
-}
+/** The two calls the status writer makes. */
+export type StatusClient = Pick<KubeClient, 'get' | 'patch'>;
 
 export interface StatusWriterOptions {
   readonly client: StatusClient;

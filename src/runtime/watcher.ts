@@ -1,7 +1,7 @@
 // List+watch of one resource as a lifecycle that never ends on its own: resumes after disconnects, relists on 410.
-import type { ListOptions, WatchOptions } from '../kube/client.ts';
+import type { KubeClient } from '../kube/client.ts';
 import { isGone } from '../kube/errors.ts';
-import type { KubeObject, ObjectList, WatchEvent } from '../kube/kube-object.ts';
+import type { KubeObject } from '../kube/kube-object.ts';
 import { apiVersionOf, resourceName, type ResourceDescriptor } from '../kube/resource-descriptor.ts';
 import type { Logger } from '../observability/logger.ts';
 import { sleep, type Clock, type TimerHandle } from '../resilience/clock.ts';
@@ -21,11 +21,8 @@ export type WatcherEvent<T extends KubeObject> =
   | { readonly type: 'apply'; readonly object: T }
   | { readonly type: 'delete'; readonly object: T };
 
-/** The two calls the watcher makes; `KubeClient` provides them. */
-export interface ListWatchSource {
-  list<T extends KubeObject>(resource: ResourceDescriptor, options?: ListOptions): Promise<ObjectList<T>>;
-  watch<T extends KubeObject>(resource: ResourceDescriptor, options?: WatchOptions): Promise<AsyncIterableIterator<WatchEvent<T>>>;
-}
+/** The two calls the watcher makes. */
+export type ListWatchSource = Pick<KubeClient, 'list' | 'watch'>;
 
 export interface WatcherOptions {
   readonly source: ListWatchSource;
