@@ -1,53 +1,13 @@
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
-import { apiErrorFromStatus } from '../../src/kube/errors.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { ManualClock } from '../../src/resilience/clock.ts';
-import { LeaderElector, type Lease, type LeaseLock, type LeaseSpec } from '../../src/runtime/leader-elector.ts';
+import { LeaderElector } from '../../src/runtime/leader-elector.ts';
 import { RuntimeMetrics } from '../../src/runtime/runtime-metrics.ts';
 import { parsePrometheusText, sampleValue } from '../support/prometheus-text.ts';
 import { until } from '../kube/http-test-server.ts';
 import { settle } from './fake-list-watch.ts';
-
-/** The one Lease, kept in memory with resourceVersion semantics (409 when updated from a stale read). */
-class LeaseStore {
-  lease: Lease | undefined;
-  #version = 0;
-  write(spec: LeaseSpec): Lease {
-    this.lease = { metadata: { name: 'operator', namespace: 'system', resourceVersion: String(++this.#version) }, spec };
-    return this.lease;
-  }
-}
-
-/** One replica's view of the store; it can be cut off (every call fails) or frozen (calls never answer). */
-class ReplicaLock implements LeaseLock {
-  readonly description = 'system/operator';
-  failing = false;
-  frozen = false;
-  readonly #store: LeaseStore;
-  constructor(store: LeaseStore) {
-    this.#store = store;
-  }
-  #gate(signal?: AbortSignal): Promise<void> {
-    if (this.frozen) return new Promise((_resolve, reject) => signal?.addEventListener('abort', () => reject(new Error('aborted')), { once: true }));
-    if (this.failing) return Promise.reject(apiErrorFromStatus(503, { kind: 'Status', code: 503, reason: 'ServiceUnavailable' }));
-    return Promise.resolve();
-  }
-  async get(signal?: AbortSignal): Promise<Lease | undefined> {
-    await this.#gate(signal);
-    return structuredClone(this.#store.lease);
-  }
-  async create(spec: LeaseSpec, signal?: AbortSignal): Promise<Lease> {
-    await this.#gate(signal);
-    if (this.#store.lease !== undefined) throw apiErrorFromStatus(409, { kind: 'Status', code: 409, reason: 'AlreadyExists' });
-    return this.#store.write(spec);
-  }
-  async update(current: Lease, spec: LeaseSpec, signal?: AbortSignal): Promise<Lease> {
-    await this.#gate(signal);
-    if (current.metadata.resourceVersion !== this.#store.lease?.metadata.resourceVersion) throw apiErrorFromStatus(409, { kind: 'Status', code: 409, reason: 'Conflict' });
-    return this.#store.write(spec);
-  }
-}
+import { LeaseStore, ReplicaLock } from './fake-lease-lock.ts';
 
 interface Replica {
   readonly lock: ReplicaLock;
