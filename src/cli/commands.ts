@@ -1,4 +1,6 @@
 // The subcommands the executable ships; each is added with the capability that makes it work.
 import type { Command } from './command.ts';
+import { crdsCommand } from './crds-command.ts';
+import { validateCommand } from './validate-command.ts';
 
-export const COMMANDS: readonly Command[] = [];
+export const COMMANDS: readonly Command[] = [crdsCommand, validateCommand];
