@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { KubeEventPublisher } from '../../src/events/kube-event-publisher.ts';
 import type { CreateOptions, PatchOptions } from '../../src/kube/client.ts';
 import { apiErrorFromStatus } from '../../src/kube/errors.ts';
 import type { KubeObject } from '../../src/kube/kube-object.ts';
@@ -129,5 +130,14 @@ describe('EventRecorder', () => {
     client.failPatch = undefined;
     await recorder.publish(event());
     expect(client.creates).toHaveLength(2);
+  });
+});
+
+describe('EventRecorder as the events layer publisher', () => {
+  it('publishes the KubeEvent of a domain event through the KubeEventPublisher seam', async () => {
+    const { client, recorder } = setup();
+    const publisher: KubeEventPublisher = recorder;
+    await publisher.publish({ regarding, type: 'Warning', reason: 'RollbackStarted', action: 'Rollback', note: 'health check failed' });
+    expect(client.creates[0]?.body).toMatchObject({ type: 'Warning', reason: 'RollbackStarted', action: 'Rollback', regarding });
   });
 });
