@@ -68,6 +68,19 @@ interface Bucket {
   updatedAt: number;
 }
 
+/** The reference an Event needs to an object read from the API (which carries `apiVersion` and `kind`). */
+export function eventReference(object: KubeObject): EventReference {
+  const { apiVersion, kind } = object;
+  if (apiVersion === undefined || kind === undefined) throw new TypeError(`object ${object.metadata.name ?? ''} has no apiVersion/kind to refer to`);
+  return {
+    apiVersion,
+    kind,
+    name: object.metadata.name ?? '',
+    ...(object.metadata.namespace === undefined ? {} : { namespace: object.metadata.namespace }),
+    ...(object.metadata.uid === undefined ? {} : { uid: object.metadata.uid }),
+  };
+}
+
 /** A Kubernetes MicroTime: RFC 3339 with six fractional digits. */
 export function microTime(epochMs: number): string {
   return new Date(epochMs).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');

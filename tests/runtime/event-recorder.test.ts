@@ -6,7 +6,7 @@ import type { KubeObject } from '../../src/kube/kube-object.ts';
 import type { ResourceDescriptor } from '../../src/kube/resource-descriptor.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { ManualClock } from '../../src/resilience/clock.ts';
-import { EventRecorder, microTime, type EventClient, type EventRecord } from '../../src/runtime/event-recorder.ts';
+import { eventReference, EventRecorder, microTime, type EventClient, type EventRecord } from '../../src/runtime/event-recorder.ts';
 import { settle } from './fake-list-watch.ts';
 
 class RecordingEventClient implements EventClient {
@@ -139,5 +139,12 @@ describe('EventRecorder as the events layer publisher', () => {
     const publisher: KubeEventPublisher = recorder;
     await publisher.publish({ regarding, type: 'Warning', reason: 'RollbackStarted', action: 'Rollback', note: 'health check failed' });
     expect(client.creates[0]?.body).toMatchObject({ type: 'Warning', reason: 'RollbackStarted', action: 'Rollback', regarding });
+  });
+});
+
+describe('eventReference', () => {
+  it('refers to an object by apiVersion, kind, namespace, name and uid', () => {
+    expect(eventReference({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'n', uid: 'u' } })).toEqual({ apiVersion: 'v1', kind: 'Pod', name: 'p', namespace: 'n', uid: 'u' });
+    expect(() => eventReference({ metadata: { name: 'p' } })).toThrow(TypeError);
   });
 });
