@@ -146,6 +146,7 @@ export class Manager {
 
   /** Creates a controller with the manager's clock, logger and metrics, and runs it on the leader. */
   controller<T extends KubeObject>(options: ManagedControllerOptions<T>): Controller<T> {
+    if (this.#runnables.some((runnable) => runnable instanceof Controller && runnable.name === options.name)) throw new Error(`a controller named ${options.name} already exists`);
     const controller = new Controller<T>({ ...options, clock: this.#options.clock, logger: options.logger ?? this.#options.logger, metrics: this.#options.metrics });
     this.add(controller);
     return controller;

@@ -77,6 +77,7 @@ export class RuntimeMetrics {
   readonly #watchAge: ScrapedMetric;
   readonly #relists: ScrapedMetric;
   readonly #restarts: ScrapedMetric;
+  readonly #watchReaders = new Map<string, Set<() => WatchStats>>();
 
   constructor(registry: Registry) {
     this.#reconcileTotal = counter(registry, 'controller_runtime_reconcile_total', 'Total number of reconciliations per controller', ['controller', 'result']);
@@ -152,14 +153,23 @@ export class RuntimeMetrics {
     return { leading: (isLeader) => child.set(isLeader ? 1 : 0) };
   }
 
-  /** A watch's numbers per resource, read at scrape time. Returns a remover. */
+  /**
+   * A watch's numbers, read at scrape time, labelled by resource. Several watches of one resource (other
+   * namespaces or selectors) share its label set: counts add up and the age is the oldest. Returns a remover.
+   */
   watch(resource: string, read: () => WatchStats): () => void {
-    const labels = { resource };
-    const removers = [
-      this.#watchAge.source(() => [{ labels, value: read().lastEventAgeSeconds }]),
-      this.#relists.source(() => [{ labels, value: read().relists }]),
-      this.#restarts.source(() => [{ labels, value: read().restarts }]),
-    ];
-    return () => removers.forEach((remove) => remove());
+    let readers = this.#watchReaders.get(resource);
+    if (readers === undefined) {
+      const all = new Set<() => WatchStats>();
+      readers = all;
+      this.#watchReaders.set(resource, all);
+      const labels = { resource };
+      const sum = (pick: (stats: WatchStats) => number): number => [...all].reduce((total, reader) => total + pick(reader()), 0);
+      this.#watchAge.source(() => (all.size === 0 ? [] : [{ labels, value: Math.max(...[...all].map((reader) => reader().lastEventAgeSeconds)) }]));
+      this.#relists.source(() => [{ labels, value: sum((stats) => stats.relists) }]);
+      this.#restarts.source(() => [{ labels, value: sum((stats) => stats.restarts) }]);
+    }
+    readers.add(read);
+    return () => readers.delete(read);
   }
 }

@@ -106,6 +106,13 @@ describe('Manager without leader election', () => {
     expect(manager.reflector(gizmos, { namespace: 'other' })).not.toBe(manager.reflector(gizmos));
   });
 
+  it('refuses two controllers of the same name (their queues would share metric label sets)', () => {
+    const manager = new Manager({ client: new FakeListWatch(), clock: new ManualClock(), logger, metrics: new RuntimeMetrics(new Registry()) });
+    const reconciler = { reconcile: () => Promise.resolve(Action.done()) };
+    manager.controller({ name: 'gizmo', for: manager.reflector(gizmos), reconciler });
+    expect(() => manager.controller({ name: 'gizmo', for: manager.reflector(gizmos), reconciler })).toThrow(/already exists/);
+  });
+
   it('on shutdown stops taking keys and lets in-flight reconciles finish before resolving', async () => {
     const clock = new ManualClock();
     let release = (): void => undefined;
