@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster, type ClusterHarness } from '../support/cluster.ts';
-import { masked, transcript } from './transcripts.ts';
+import { masked, replayer, transcript } from './transcripts.ts';
 
 let cluster: ClusterHarness;
 
@@ -9,20 +9,7 @@ beforeAll(async () => {
 });
 afterAll(() => cluster.stop());
 
-async function replay(number: string) {
-  const recorded = transcript(number);
-  const path = recorded.request.path.replace('/namespaces/transcripts', `/namespaces/${cluster.namespace}`);
-  const body = recorded.request.body === null ? null : (JSON.parse(JSON.stringify(recorded.request.body).replaceAll('"transcripts"', JSON.stringify(cluster.namespace))) as unknown);
-  return cluster.request(recorded.request.method, path, {
-    ...(body === null ? {} : { body }),
-    ...(recorded.request.headers['Content-Type'] === undefined ? {} : { contentType: recorded.request.headers['Content-Type'] }),
-    headers: { accept: recorded.request.headers['Accept'] ?? 'application/json' },
-  });
-}
-
-function expectLike(actual: unknown, number: string): void {
-  expect(masked(actual, cluster.namespace)).toEqual(masked(transcript(number).response.body));
-}
+const { replay, expectLike } = replayer(() => cluster);
 
 describe('discovery', () => {
   it('answers /version with the plain version object', async () => {
