@@ -1,5 +1,6 @@
 // The embedded Kubernetes API server: one process, node:http, in memory; started by `blackroad-operator dev` and by tests.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { ApiHandler } from './api-handler.ts';
 import { Authenticator, bootstrapRbac, RbacAuthorizer, type AuthSettings, type RbacSource } from './auth.ts';
@@ -10,6 +11,7 @@ import { LifecycleControllers } from './lifecycle-controllers.ts';
 import { ObjectService } from './object-service.ts';
 import { OpenApiDocuments } from './openapi.ts';
 import { ResourceRegistry } from './resource-registry.ts';
+import { selfSignedCertificate, type TlsMaterial } from './self-signed-certificate.ts';
 import { Store } from './store.ts';
 import { WatchHub } from './watch.ts';
 
@@ -24,6 +26,11 @@ export interface DevClusterOptions {
   readonly bookmarkIntervalMs?: number;
   /** Port of the admin listener serving the fault API over HTTP; undefined turns it off, 0 picks a free one. */
   readonly adminPort?: number;
+  /**
+   * Serve HTTPS with a self-signed certificate (the default; kubectl sends bearer tokens only over TLS).
+   * The certificate goes into the kubeconfig as the cluster's authority.
+   */
+  readonly tls?: boolean;
   /** Called with unexpected errors (a bug in the server); the server keeps serving. */
   readonly onError?: (error: unknown) => void;
 }
@@ -95,9 +102,11 @@ export class DevCluster {
   #port: number;
   #adminPort: number | undefined;
   readonly #sockets = new Set<Socket>();
+  readonly #tls: TlsMaterial | undefined;
 
   private constructor(options: DevClusterOptions) {
     this.#options = options;
+    this.#tls = options.tls === false ? undefined : selfSignedCertificate();
     this.#port = options.port ?? 0;
     this.#authenticator = new Authenticator(options.auth?.tokens ?? []);
     this.faults = new FaultInjector({
@@ -158,7 +167,8 @@ export class DevCluster {
   }
 
   async #listen(): Promise<void> {
-    const server = createServer({ keepAlive: true }, (req: IncomingMessage, res: ServerResponse) => this.#state.handler.handle(req, res));
+    const handle = (req: IncomingMessage, res: ServerResponse): void => this.#state.handler.handle(req, res);
+    const server: Server = this.#tls === undefined ? createServer({ keepAlive: true }, handle) : createTlsServer({ keepAlive: true, key: this.#tls.key, cert: this.#tls.cert }, handle);
     server.requestTimeout = 0;
     server.headersTimeout = 60_000;
     server.keepAliveTimeout = 65_000;
@@ -171,6 +181,7 @@ export class DevCluster {
       if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
       else socket.destroy();
     });
+    server.on('tlsClientError', (_error, socket: Socket) => socket.destroy());
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(this.#port, this.#options.host ?? '127.0.0.1', () => {
@@ -237,9 +248,14 @@ export class DevCluster {
     }
   }
 
-  /** `http://127.0.0.1:<port>`. */
+  /** `https://127.0.0.1:<port>` (`http://` with `tls: false`). */
   get url(): string {
-    return `http://127.0.0.1:${this.#port}`;
+    return `${this.#tls === undefined ? 'http' : 'https'}://127.0.0.1:${this.#port}`;
+  }
+
+  /** The PEM certificate clients should trust, or undefined without TLS. */
+  get certificateAuthority(): string | undefined {
+    return this.#tls?.cert;
   }
 
   get port(): number {
@@ -258,12 +274,12 @@ export class DevCluster {
 
   /** A kubeconfig YAML for this cluster (a bearer token for its user, when given). */
   kubeconfig(options: { token?: string; namespace?: string } = {}): string {
-    return kubeconfigYaml({ server: this.url, ...options });
+    return kubeconfigYaml({ server: this.url, ...(this.#tls === undefined ? {} : { certificateAuthority: this.#tls.cert }), ...options });
   }
 
   /** Writes {@link DevCluster.kubeconfig} to `path`. */
   writeKubeconfig(path: string, options: { token?: string; namespace?: string } = {}): void {
-    writeKubeconfig(path, { server: this.url, ...options });
+    writeKubeconfig(path, { server: this.url, ...(this.#tls === undefined ? {} : { certificateAuthority: this.#tls.cert }), ...options });
   }
 
   async #closeServer(): Promise<void> {

@@ -21,8 +21,8 @@ describe('anonymous requests', () => {
   let open: DevCluster;
   let guarded: DevCluster;
   beforeAll(async () => {
-    open = await DevCluster.start();
-    guarded = await DevCluster.start({ auth: { rbac: true, tokens: [{ token: 'admin-token', user: 'admin', groups: ['system:masters'] }] } });
+    open = await DevCluster.start({ tls: false });
+    guarded = await DevCluster.start({ tls: false, auth: { rbac: true, tokens: [{ token: 'admin-token', user: 'admin', groups: ['system:masters'] }] } });
   });
   afterAll(async () => {
     await open.stop();

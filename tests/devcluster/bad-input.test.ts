@@ -1,4 +1,5 @@
-import { connect } from 'node:net';
+import { connect as connectPlain } from 'node:net';
+import { connect as connectTls } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster, type ClusterHarness } from '../support/cluster.ts';
 
@@ -61,7 +62,7 @@ describe('bad input', () => {
 
   it('survives clients that drop the connection mid-request or send garbage', async () => {
     const url = new URL(cluster.server);
-    if (url.protocol !== 'http:') return;
+    const connect = (port: number, host: string, onConnect: () => void) => (url.protocol === 'https:' ? connectTls({ port, host, rejectUnauthorized: false }, onConnect) : connectPlain(port, host, onConnect));
     await new Promise<void>((resolve) => {
       const socket = connect(Number(url.port), url.hostname, () => {
         socket.write(`POST ${configmaps} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{"apiVersion":`);

@@ -69,7 +69,7 @@ describe.skipIf(!FAULTS_AVAILABLE)('fault injection', () => {
     const devcluster = cluster.devcluster;
     expect(devcluster).not.toBeNull();
     const { DevCluster } = await import('../../src/devcluster/dev-cluster.ts');
-    const withAdmin = await DevCluster.start({ adminPort: 0 });
+    const withAdmin = await DevCluster.start({ adminPort: 0, tls: false });
     try {
       const admin = withAdmin.adminUrl as string;
       const post = (path: string, body: unknown) => fetch(`${admin}${path}`, { method: 'POST', body: JSON.stringify(body) }).then((r) => r.json() as Promise<Record<string, unknown>>);
