@@ -1,4 +1,5 @@
 // The embedded Kubernetes API server: one process, node:http, in memory; started by `blackroad-operator dev` and by tests.
+import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
@@ -103,12 +104,15 @@ export class DevCluster {
   #adminPort: number | undefined;
   readonly #sockets = new Set<Socket>();
   readonly #tls: TlsMaterial | undefined;
+  /** The token of the kubeconfig's user: a cluster admin (kubectl asks for a password when a user has no credential). */
+  readonly adminToken: string;
 
   private constructor(options: DevClusterOptions) {
     this.#options = options;
     this.#tls = options.tls === false ? undefined : selfSignedCertificate();
     this.#port = options.port ?? 0;
-    this.#authenticator = new Authenticator(options.auth?.tokens ?? []);
+    this.adminToken = randomBytes(18).toString('base64url');
+    this.#authenticator = new Authenticator([...(options.auth?.tokens ?? []), { token: this.adminToken, user: 'devcluster-admin', groups: ['system:masters'] }]);
     this.faults = new FaultInjector({
       closeWatches: () => this.#state.watches.closeAll(),
       compactHistory: () => this.#state.store.compact(),
@@ -272,14 +276,14 @@ export class DevCluster {
     return this.#state.watches.size;
   }
 
-  /** A kubeconfig YAML for this cluster (a bearer token for its user, when given). */
+  /** A kubeconfig YAML for this cluster; its user is the cluster admin unless another token is given. */
   kubeconfig(options: { token?: string; namespace?: string } = {}): string {
-    return kubeconfigYaml({ server: this.url, ...(this.#tls === undefined ? {} : { certificateAuthority: this.#tls.cert }), ...options });
+    return kubeconfigYaml({ server: this.url, token: this.adminToken, ...(this.#tls === undefined ? {} : { certificateAuthority: this.#tls.cert }), ...options });
   }
 
   /** Writes {@link DevCluster.kubeconfig} to `path`. */
   writeKubeconfig(path: string, options: { token?: string; namespace?: string } = {}): void {
-    writeKubeconfig(path, { server: this.url, ...(this.#tls === undefined ? {} : { certificateAuthority: this.#tls.cert }), ...options });
+    writeKubeconfig(path, { server: this.url, token: this.adminToken, ...(this.#tls === undefined ? {} : { certificateAuthority: this.#tls.cert }), ...options });
   }
 
   async #closeServer(): Promise<void> {

@@ -22,7 +22,7 @@ describe('anonymous requests', () => {
   let guarded: DevCluster;
   beforeAll(async () => {
     open = await DevCluster.start({ tls: false });
-    guarded = await DevCluster.start({ tls: false, auth: { rbac: true, tokens: [{ token: 'admin-token', user: 'admin', groups: ['system:masters'] }] } });
+    guarded = await DevCluster.start({ tls: false, auth: { rbac: true } });
   });
   afterAll(async () => {
     await open.stop();
