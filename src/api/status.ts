@@ -4,7 +4,7 @@ import { z } from 'zod';
 export const CONDITION_TYPES = ['Ready', 'Reconciling', 'Stalled'] as const;
 export const STEP_STATES = ['Pending', 'Running', 'Waiting', 'Succeeded', 'Failed', 'Skipped'] as const;
 
-const timestamp = z.iso.datetime({ offset: true }).describe('RFC 3339 time.');
+const timestamp = z.iso.datetime({ offset: true }).max(64).describe('RFC 3339 time.');
 
 export const conditionSchema = z
   .object({
@@ -42,6 +42,25 @@ export const workflowStatusSchema = z
     steps: z.array(workflowStepSchema).max(64).describe('Progress of each step, in order.'),
   })
   .describe('The durable state of the workflow run for the current generation.');
+
+/**
+ * The fields every kind's status starts with, for kstatus, Flux and Argo CD: observedGeneration, phase,
+ * conditions (a list map keyed by `type`) and the workflow. Each kind spreads this shape into its status
+ * and adds its own fields.
+ */
+export function resourceStatusShape<const P extends readonly [string, ...string[]]>(phases: P) {
+  return {
+    observedGeneration: z.number().int().min(0).optional().describe('The metadata.generation this status was last written for.'),
+    phase: z.enum(phases).optional().describe(`Summary for humans: ${phases.join(', ')}.`),
+    conditions: z
+      .array(conditionSchema)
+      .max(16)
+      .optional()
+      .meta({ 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['type'] })
+      .describe('kstatus conditions: Ready, Reconciling and Stalled.'),
+    workflow: workflowStatusSchema.optional(),
+  };
+}
 
 export type Condition = z.infer<typeof conditionSchema>;
 export type ConditionType = (typeof CONDITION_TYPES)[number];

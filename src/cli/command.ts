@@ -6,6 +6,8 @@ export interface CommandIo {
   readonly stderr: NodeJS.WritableStream;
   /** The process environment; commands pass it to `loadConfig`, never read `process.env` themselves. */
   readonly env: NodeJS.ProcessEnv;
+  /** Standard input, for commands that read `-f -`; absent where there is none. */
+  readonly stdin?: NodeJS.ReadableStream;
 }
 
 export interface Command {

@@ -3,8 +3,8 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { KubeConfig } from '@kubernetes/client-node';
 import { DevCluster } from '../devcluster/dev-cluster.ts';
-import { KubeHttp } from '../devcluster/kube-http.ts';
 import { WorkloadSimulator } from '../devcluster/simulator.ts';
+import { KubeClient } from '../kube/client.ts';
 import { createLogger, type Logger, type LogLevel } from '../observability/logger.ts';
 import { systemClock } from '../resilience/clock.ts';
 import { EXIT_OK, EXIT_USAGE, type Command, type CommandIo } from './command.ts';
@@ -97,7 +97,8 @@ export function devCommand(options: DevCommandOptions = {}): Command {
       const kubeConfig = new KubeConfig();
       kubeConfig.loadFromFile(kubeconfigPath);
       const context: DevContext = { kubeconfigPath, kubeConfig, logger };
-      const simulator = new WorkloadSimulator({ http: new KubeHttp(kubeConfig), clock: systemClock, logger: logger.child({ component: 'simulator' }) });
+      const client = KubeClient.fromKubeConfig(kubeConfig, { userAgent: 'devcluster-simulator/0.1.0' });
+      const simulator = new WorkloadSimulator({ client, clock: systemClock, logger: logger.child({ component: 'simulator' }) });
       const runnables: DevRunnable[] = [{ name: 'simulator', run: (_context, signal) => simulator.run(signal) }];
       if (options.operator !== undefined && parsed.values['no-operator'] !== true) runnables.push(options.operator);
       const controller = new AbortController();
@@ -116,6 +117,7 @@ export function devCommand(options: DevCommandOptions = {}): Command {
       logger.info({ reason: stopped }, 'devcluster stopping');
       controller.abort();
       await Promise.all(running);
+      client.close();
       await cluster.stop();
       return failed ? 1 : EXIT_OK;
     },

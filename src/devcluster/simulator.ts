@@ -10,11 +10,12 @@
 // `Available=True`, `Progressing=True` NewReplicaSetAvailable) or failed (`Progressing=False`
 // ProgressDeadlineExceeded, `Available=False`). A Job gets `startTime` and one active pod at once; after the
 // delay it is Complete (`succeeded` = completions) or Failed (BackoffLimitExceeded). Status is written
-// with a merge patch on `/status`; an object already settled for its generation is never touched again,
-// so restarting the simulator is safe.
+// with a merge patch on `/status` through the typed client (src/kube/client.ts); an object already settled
+// for its generation is never touched again, so restarting the simulator is safe.
+import { builtinResources, type KubeClient, type KubeObject, type ResourceDescriptor } from '../kube/client.ts';
+import { isGone, isNotFound } from '../kube/errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Clock, TimerHandle } from '../resilience/clock.ts';
-import type { KubeHttp } from './kube-http.ts';
 
 export const OUTCOME_ANNOTATION = 'devcluster.blackroad.io/outcome';
 export const DELAY_ANNOTATION = 'devcluster.blackroad.io/delay-ms';
@@ -24,7 +25,7 @@ type Obj = Record<string, unknown>;
 
 interface Kind {
   readonly name: 'deployment' | 'job';
-  readonly path: string;
+  readonly resource: ResourceDescriptor;
   readonly settled: (obj: Obj) => boolean;
   readonly start: (obj: Obj, nowIso: string) => Obj | undefined;
   readonly finish: (obj: Obj, succeed: boolean, nowIso: string) => Obj;
@@ -68,7 +69,7 @@ function condition(type: string, status: string, reason: string, message: string
 
 const deployments: Kind = {
   name: 'deployment',
-  path: '/apis/apps/v1/deployments',
+  resource: builtinResources.deployments,
   settled(obj) {
     const status = field(obj, 'status');
     if (status?.['observedGeneration'] !== generationOf(obj)) return false;
@@ -120,7 +121,7 @@ const deployments: Kind = {
 
 const jobs: Kind = {
   name: 'job',
-  path: '/apis/batch/v1/jobs',
+  resource: builtinResources.jobs,
   settled: (obj) => conditions(obj).some((c) => (c['type'] === 'Complete' || c['type'] === 'Failed') && c['status'] === 'True'),
   start(obj, nowIso) {
     if (field(obj, 'spec')?.['suspend'] === true || field(obj, 'status')?.['startTime'] !== undefined) return undefined;
@@ -149,7 +150,7 @@ const jobs: Kind = {
 };
 
 export interface WorkloadSimulatorSettings {
-  readonly http: KubeHttp;
+  readonly client: KubeClient;
   readonly clock: Clock;
   readonly logger: Logger;
   /** Pause between a failed list or watch and the next try. */
@@ -164,14 +165,14 @@ export interface WorkloadSimulatorSettings {
  * Assumptions: nothing else writes the status of these objects (no real controllers).
  */
 export class WorkloadSimulator {
-  readonly #http: KubeHttp;
+  readonly #client: KubeClient;
   readonly #clock: Clock;
   readonly #logger: Logger;
   readonly #retryDelayMs: number;
   readonly #inFlight = new Map<string, TimerHandle>();
 
   constructor(settings: WorkloadSimulatorSettings) {
-    this.#http = settings.http;
+    this.#client = settings.client;
     this.#clock = settings.clock;
     this.#logger = settings.logger;
     this.#retryDelayMs = settings.retryDelayMs ?? 1000;
@@ -189,29 +190,19 @@ export class WorkloadSimulator {
     while (!signal.aborted) {
       try {
         if (resourceVersion === undefined) {
-          const list = await this.#http.request('GET', kind.path);
-          if (list.status !== 200) throw new Error(`listing ${kind.name}s answered ${list.status}`);
-          const body = JSON.parse(list.body) as { items: Obj[]; metadata: { resourceVersion: string } };
-          for (const item of body.items) this.#observe(kind, item);
-          resourceVersion = body.metadata.resourceVersion;
+          const list = await this.#client.listAll(kind.resource, { signal });
+          for (const item of list.items) this.#observe(kind, item as unknown as Obj);
+          resourceVersion = list.metadata.resourceVersion;
         }
-        const status = await this.#http.watch(
-          `${kind.path}?watch=true&allowWatchBookmarks=true&resourceVersion=${resourceVersion}&timeoutSeconds=300`,
-          (event) => {
-            const version = field(event.object, 'metadata')?.['resourceVersion'];
-            if (event.type === 'ERROR') {
-              resourceVersion = undefined;
-              return;
-            }
-            if (typeof version === 'string') resourceVersion = version;
-            if (event.type === 'ADDED' || event.type === 'MODIFIED') this.#observe(kind, event.object);
-          },
-          signal,
-        );
-        if (status !== 200) resourceVersion = undefined;
+        const events = await this.#client.watch(kind.resource, { ...(resourceVersion === undefined ? {} : { resourceVersion }), allowWatchBookmarks: true, timeoutSeconds: 300, signal });
+        for await (const event of events) {
+          if (event.object.metadata.resourceVersion !== undefined) resourceVersion = event.object.metadata.resourceVersion;
+          if (event.type === 'ADDED' || event.type === 'MODIFIED') this.#observe(kind, event.object as KubeObject as unknown as Obj);
+        }
       } catch (error) {
         if (signal.aborted) return;
         resourceVersion = undefined;
+        if (isGone(error)) continue;
         this.#logger.warn({ err: error, kind: kind.name }, 'simulator watch failed; retrying');
         await new Promise((resolve) => {
           const handle = this.#clock.setTimeout(() => resolve(undefined), this.#retryDelayMs);
@@ -228,13 +219,12 @@ export class WorkloadSimulator {
     if (this.#inFlight.has(key)) return;
     const namespace = String(meta['namespace'] ?? '');
     const name = String(meta['name'] ?? '');
-    const statusPath = `${kind.path.replace(/\/(deployments|jobs)$/, `/namespaces/${namespace}/$1`)}/${name}/status`;
     const plan = plannedOutcome(obj);
     const started = kind.start(obj, this.#nowIso());
     // The finishing write waits for the starting one, so they land in order even with a zero delay.
-    const startWrite = started === undefined ? Promise.resolve() : this.#patch(statusPath, started, kind, name);
+    const startWrite = started === undefined ? Promise.resolve() : this.#patch(kind, namespace, name, started);
     const handle = this.#clock.setTimeout(() => {
-      void startWrite.then(() => this.#patch(statusPath, kind.finish(obj, plan.succeed, this.#nowIso()), kind, name)).finally(() => this.#inFlight.delete(key));
+      void startWrite.then(() => this.#patch(kind, namespace, name, kind.finish(obj, plan.succeed, this.#nowIso()))).finally(() => this.#inFlight.delete(key));
     }, plan.delayMs);
     this.#inFlight.set(key, handle);
   }
@@ -243,12 +233,13 @@ export class WorkloadSimulator {
     return new Date(this.#clock.now()).toISOString().replace(/\.\d+Z$/, 'Z');
   }
 
-  async #patch(path: string, status: Obj, kind: Kind, name: string): Promise<void> {
+  async #patch(kind: Kind, namespace: string, name: string, status: Obj): Promise<void> {
     try {
-      const res = await this.#http.request('PATCH', path, { status }, 'application/merge-patch+json');
-      if (res.status !== 200 && res.status !== 404) this.#logger.warn({ kind: kind.name, name, status: res.status }, 'simulator status write refused');
+      await this.#client.patch(kind.resource, name, { status }, { namespace, subresource: 'status', type: 'merge' });
     } catch (error) {
-      this.#logger.warn({ err: error, kind: kind.name, name }, 'simulator status write failed');
+      // A deleted object needs no status; anything else is logged and retried by the next event.
+      if (!isNotFound(error)) this.#logger.warn({ err: error, kind: kind.name, name }, 'simulator status write failed');
     }
   }
+
 }

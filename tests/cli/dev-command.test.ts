@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { KubeConfig } from '@kubernetes/client-node';
 import { runCli } from '../../src/cli/cli.ts';
 import { COMMANDS } from '../../src/cli/commands.ts';
-import { KubeHttp } from '../../src/devcluster/kube-http.ts';
+import { KubeClient } from '../../src/kube/client.ts';
 import { captureIo } from '../support/io.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'dev-command-'));
@@ -25,8 +25,10 @@ describe('blackroad-operator dev', () => {
       expect(stdout.split('\n')[0]).toBe(`kubeconfig: ${kubeconfig}`);
       const kubeConfig = new KubeConfig();
       kubeConfig.loadFromFile(kubeconfig);
-      const res = await new KubeHttp(kubeConfig).request('GET', '/api/v1/namespaces/default');
-      expect(res.status).toBe(200);
+      const client = KubeClient.fromKubeConfig(kubeConfig);
+      const namespace = await client.request({ method: 'GET', path: '/api/v1/namespaces/default' });
+      client.close();
+      expect(namespace).toMatchObject({ kind: 'Namespace', metadata: { name: 'default' } });
     } finally {
       child.kill('SIGTERM');
     }

@@ -1,22 +1,25 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
-import { KubeHttp } from '../../src/devcluster/kube-http.ts';
 import { DELAY_ANNOTATION, OUTCOME_ANNOTATION, WorkloadSimulator } from '../../src/devcluster/simulator.ts';
+import { KubeClient } from '../../src/kube/client.ts';
 import { systemClock } from '../../src/resilience/clock.ts';
 import { startCluster, type ClusterHarness } from '../support/cluster.ts';
 
 let cluster: ClusterHarness;
 const controller = new AbortController();
 let running: Promise<void>;
+let client: KubeClient;
 
 beforeAll(async () => {
   cluster = await startCluster({ suite: 'simulator' });
-  const simulator = new WorkloadSimulator({ http: new KubeHttp(cluster.kubeConfig), clock: systemClock, logger: pino({ level: 'silent' }), retryDelayMs: 100 });
+  client = KubeClient.fromKubeConfig(cluster.kubeConfig);
+  const simulator = new WorkloadSimulator({ client, clock: systemClock, logger: pino({ level: 'silent' }), retryDelayMs: 100 });
   running = simulator.run(controller.signal);
 });
 afterAll(async () => {
   controller.abort();
   await running;
+  client.close();
   await cluster.stop();
 });
 

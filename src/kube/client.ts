@@ -1,0 +1,584 @@
+// The typed Kubernetes API client: REST verbs and streaming watches over client-node's kubeconfig auth and TLS.
+//
+// client-node supplies what is hard to get right (kubeconfig files, in-cluster service accounts, exec plugins,
+// token files, client certificates); the HTTP exchange is ours, over node:http(s) with a keep-alive agent, so
+// that watches stream without the informer's limits and every failure becomes a typed error (errors.ts).
+import http, { type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
+import https from 'node:https';
+import { KubeConfig, bufferFromFileOrString, type Cluster, type User } from '@kubernetes/client-node';
+import { Counter, type Registry } from 'prom-client';
+import { sleep, systemClock, type Clock } from '../resilience/clock.ts';
+import { apiErrorFromResponse, apiErrorFromStatus, isApiError, isGone, TransportError, type StatusBody } from './errors.ts';
+import { isStatus, type KubeObject, type ObjectList, type WatchEvent } from './kube-object.ts';
+import { apiVersionOf, collectionPath, objectPath, resourceName, type ResourceDescriptor } from './resource-descriptor.ts';
+
+export type { KubeObject, ObjectList, ObjectMeta, OwnerReference, WatchEvent } from './kube-object.ts';
+export { isStatus, objectKey, parseObjectKey } from './kube-object.ts';
+export type { ResourceDescriptor } from './resource-descriptor.ts';
+export { apiVersionOf, builtinResources, resourceName } from './resource-descriptor.ts';
+
+export interface KubeClientOptions {
+  /** Where `rest_client_requests_total{code,method,host}` is registered; no metrics without one. */
+  readonly registry?: Registry;
+  readonly clock?: Clock;
+  /** Sent as `User-Agent`; the API server derives the default field manager from the part before `/`. */
+  readonly userAgent?: string;
+  /** `fieldManager` of every write unless the call names one. */
+  readonly fieldManager?: string;
+  /** Deadline of each non-watch request, including reading the answer. Default 30 s. */
+  readonly requestTimeoutMs?: number;
+  /** Times a 429, or a 5xx with `Retry-After`, is retried after the wait the server asked for (client-go: 10). */
+  readonly maxRetries?: number;
+  /** How long credentials from exec plugins and token files are reused before asking client-node again. Default 10 s. */
+  readonly credentialTtlMs?: number;
+}
+
+interface CallOptions {
+  readonly signal?: AbortSignal;
+}
+
+interface WriteOptions extends CallOptions {
+  readonly fieldManager?: string;
+  readonly dryRun?: boolean;
+  /** `Strict` rejects unknown fields (kubectl's default); the server's default is `Warn`. */
+  readonly fieldValidation?: 'Ignore' | 'Warn' | 'Strict';
+}
+
+export interface GetOptions extends CallOptions {
+  readonly namespace?: string;
+  readonly subresource?: string;
+}
+
+export interface ListOptions extends CallOptions {
+  /** Empty or undefined lists across all namespaces. */
+  readonly namespace?: string;
+  readonly labelSelector?: string;
+  readonly fieldSelector?: string;
+  /** Page size; `listAll` defaults it to 500 like client-go's pager. */
+  readonly limit?: number;
+  readonly continue?: string;
+  readonly resourceVersion?: string;
+  readonly resourceVersionMatch?: 'Exact' | 'NotOlderThan';
+}
+
+export interface WatchOptions extends CallOptions {
+  readonly namespace?: string;
+  readonly labelSelector?: string;
+  readonly fieldSelector?: string;
+  readonly resourceVersion?: string;
+  readonly allowWatchBookmarks?: boolean;
+  /** The server ends the watch cleanly after this long. */
+  readonly timeoutSeconds?: number;
+}
+
+export interface CreateOptions extends WriteOptions {
+  /** Defaults to `metadata.namespace` of the object. */
+  readonly namespace?: string;
+}
+
+export interface ReplaceOptions extends WriteOptions {
+  readonly subresource?: string;
+}
+
+export type PatchType = 'merge' | 'json' | 'strategic' | 'apply';
+
+export interface PatchOptions extends WriteOptions {
+  readonly namespace?: string;
+  /** `merge` (RFC 7386) by default. Custom resources do not support `strategic` (415). */
+  readonly type?: PatchType;
+  readonly subresource?: string;
+  /** Server-side apply only: take fields other managers own. */
+  readonly force?: boolean;
+}
+
+export interface DeleteOptions extends CallOptions {
+  readonly namespace?: string;
+  readonly propagationPolicy?: 'Orphan' | 'Background' | 'Foreground';
+  /** The delete fails with 409 unless the object still has this uid / resourceVersion. */
+  readonly preconditions?: { readonly uid?: string; readonly resourceVersion?: string };
+  readonly gracePeriodSeconds?: number;
+  readonly dryRun?: boolean;
+}
+
+export interface RequestOptions extends CallOptions {
+  readonly method: string;
+  /** Absolute path on the API server, e.g. `/apis/apps/v1/namespaces/ns/deployments`. */
+  readonly path: string;
+  readonly query?: Readonly<Record<string, string | number | boolean | undefined>>;
+  /** Serialized as JSON unless it is already a string. */
+  readonly body?: unknown;
+  readonly contentType?: string;
+}
+
+const PATCH_CONTENT_TYPES: Record<PatchType, string> = {
+  merge: 'application/merge-patch+json',
+  json: 'application/json-patch+json',
+  strategic: 'application/strategic-merge-patch+json',
+  apply: 'application/apply-patch+yaml',
+};
+
+const DEFAULT_TIMEOUT_MS = 30_000;
+const DEFAULT_MAX_RETRIES = 10;
+const DEFAULT_CREDENTIAL_TTL_MS = 10_000;
+
+/** The pieces of a kubeconfig the client uses: the server, TLS material and a source of request headers. */
+interface Endpoint {
+  readonly server: URL;
+  readonly agent: http.Agent;
+  /** Authorization (and impersonation) headers; `refresh` forces new credentials (after a 401). */
+  readonly headers: (refresh: boolean) => Promise<Record<string, string>>;
+  /** Whether credentials can change (exec plugin, token file, auth provider), so a 401 is worth one retry. */
+  readonly dynamicCredentials: boolean;
+}
+
+function endpointFromKubeConfig(kubeConfig: KubeConfig, clock: Clock, credentialTtlMs: number): Endpoint {
+  const cluster = kubeConfig.getCurrentCluster();
+  if (cluster === null) throw new TypeError('the kubeconfig has no current cluster');
+  const user = kubeConfig.getCurrentUser();
+  const server = new URL(cluster.server);
+  const agent = server.protocol === 'https:' ? new https.Agent({ keepAlive: true, ...tlsOptions(cluster, user) }) : new http.Agent({ keepAlive: true });
+
+  // client-node computes headers through the same call that builds its own agent, which refuses plain-HTTP servers
+  // unless TLS verification is off. A copy with verification off serves only to compute headers: our agent above
+  // keeps the kubeconfig's real TLS settings.
+  const credentials = new KubeConfig();
+  credentials.loadFromOptions({
+    clusters: kubeConfig.clusters.map((c) => ({ ...c, skipTLSVerify: true })),
+    users: kubeConfig.users,
+    contexts: kubeConfig.contexts,
+    currentContext: kubeConfig.currentContext,
+  });
+  const dynamicCredentials = user?.exec !== undefined || user?.authProvider !== undefined;
+  let cached: { headers: Record<string, string>; atMs: number } | undefined;
+  const headers = async (refresh: boolean): Promise<Record<string, string>> => {
+    const fresh = cached !== undefined && !refresh && (!dynamicCredentials || clock.now() - cached.atMs < credentialTtlMs);
+    if (fresh && cached !== undefined) return cached.headers;
+    const scratch: https.RequestOptions = { headers: {} };
+    await credentials.applyToHTTPSOptions(scratch);
+    const result: Record<string, string> = {};
+    for (const [name, value] of Object.entries(scratch.headers ?? {})) {
+      if (value !== undefined) result[name.toLowerCase()] = String(value);
+    }
+    if (typeof scratch.auth === 'string' && result['authorization'] === undefined) {
+      result['authorization'] = `Basic ${Buffer.from(scratch.auth).toString('base64')}`;
+    }
+    cached = { headers: result, atMs: clock.now() };
+    return result;
+  };
+  return { server, agent, headers, dynamicCredentials };
+}
+
+function tlsOptions(cluster: Cluster, user: User | null): https.AgentOptions {
+  const options: { -readonly [K in keyof https.AgentOptions]: https.AgentOptions[K] } = {};
+  const ca = bufferFromFileOrString(cluster.caFile, cluster.caData);
+  if (ca !== null) options.ca = ca;
+  const cert = user === null ? null : bufferFromFileOrString(user.certFile, user.certData);
+  if (cert !== null) options.cert = cert;
+  const key = user === null ? null : bufferFromFileOrString(user.keyFile, user.keyData);
+  if (key !== null) options.key = key;
+  if (cluster.skipTLSVerify === true) options.rejectUnauthorized = false;
+  if (cluster.tlsServerName !== undefined && cluster.tlsServerName !== '') options.servername = cluster.tlsServerName;
+  return options;
+}
+
+function requestCounter(registry: Registry): Counter<'code' | 'method' | 'host'> {
+  const existing = registry.getSingleMetric('rest_client_requests_total');
+  if (existing !== undefined) return existing as Counter<'code' | 'method' | 'host'>;
+  return new Counter({
+    name: 'rest_client_requests_total',
+    help: 'Number of HTTP requests, partitioned by status code, method, and host.',
+    labelNames: ['code', 'method', 'host'],
+    registers: [registry],
+  });
+}
+
+function buildQuery(query: RequestOptions['query']): string {
+  if (query === undefined) return '';
+  const params = new URLSearchParams();
+  for (const [name, value] of Object.entries(query)) {
+    if (value !== undefined && value !== '') params.set(name, String(value));
+  }
+  const text = params.toString();
+  return text === '' ? '' : `?${text}`;
+}
+
+function readBody(response: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    response.on('data', (chunk: Buffer) => chunks.push(chunk));
+    response.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    response.on('error', reject);
+    response.on('aborted', () => reject(new Error('response aborted')));
+  });
+}
+
+function parseJson(text: string): unknown {
+  if (text === '') return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new TransportError('the API server answered with malformed JSON', { cause: error });
+  }
+}
+
+function headerValue(headers: IncomingHttpHeaders, name: string): string | undefined {
+  const value = headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** Combines the caller's signal with a deadline on the injected clock. `dispose` must be called when done. */
+function deadline(clock: Clock, timeoutMs: number | undefined, signal: AbortSignal | undefined): { signal: AbortSignal; dispose: () => void } {
+  const controller = new AbortController();
+  const onAbort = (): void => controller.abort(signal?.reason);
+  if (signal?.aborted === true) controller.abort(signal.reason);
+  else signal?.addEventListener('abort', onAbort, { once: true });
+  const timer = timeoutMs === undefined ? undefined : clock.setTimeout(() => controller.abort(new TransportError(`no answer within ${timeoutMs} ms`)), timeoutMs);
+  return {
+    signal: controller.signal,
+    dispose: () => {
+      if (timer !== undefined) clock.clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+    },
+  };
+}
+
+function transportError(error: unknown, signal: AbortSignal): TransportError {
+  if (error instanceof TransportError) return error;
+  if (signal.aborted) {
+    const reason: unknown = signal.reason;
+    return reason instanceof TransportError ? reason : new TransportError('request aborted', { cause: reason });
+  }
+  return new TransportError(error instanceof Error ? error.message : 'request failed', { cause: error });
+}
+
+/**
+ * A Kubernetes API client for any resource type named by a {@link ResourceDescriptor}.
+ *
+ * Guarantees: every failure is a typed error from `errors.ts` (`ApiError` subclasses for HTTP error answers,
+ * `TransportError` when no answer came, including deadlines and aborts); a 429, or a 5xx with `Retry-After`,
+ * is retried after the wait the server asked for, up to `maxRetries` times; a 401 with credentials that can
+ * change (exec plugin, token file) is retried once with fresh credentials. Each attempt counts in
+ * `rest_client_requests_total` (code `<error>` when no answer came, as in client-go).
+ */
+export class KubeClient {
+  readonly #endpoint: Endpoint;
+  readonly #clock: Clock;
+  readonly #userAgent: string;
+  readonly #fieldManager: string | undefined;
+  readonly #timeoutMs: number;
+  readonly #maxRetries: number;
+  readonly #requests: Counter<'code' | 'method' | 'host'> | undefined;
+  readonly #host: string;
+
+  /** A client for the current context of `kubeConfig` (loaded from a file, in-cluster, or built in code). */
+  static fromKubeConfig(kubeConfig: KubeConfig, options: KubeClientOptions = {}): KubeClient {
+    const clock = options.clock ?? systemClock;
+    return new KubeClient(endpointFromKubeConfig(kubeConfig, clock, options.credentialTtlMs ?? DEFAULT_CREDENTIAL_TTL_MS), options);
+  }
+
+  /** A client for the kubeconfig file at `path`. */
+  static fromFile(path: string, options: KubeClientOptions = {}): KubeClient {
+    const kubeConfig = new KubeConfig();
+    kubeConfig.loadFromFile(path);
+    return KubeClient.fromKubeConfig(kubeConfig, options);
+  }
+
+  private constructor(endpoint: Endpoint, options: KubeClientOptions) {
+    this.#endpoint = endpoint;
+    this.#clock = options.clock ?? systemClock;
+    this.#userAgent = options.userAgent ?? 'blackroad-operator/0.1.0';
+    this.#fieldManager = options.fieldManager;
+    this.#timeoutMs = options.requestTimeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.#maxRetries = options.maxRetries ?? DEFAULT_MAX_RETRIES;
+    this.#requests = options.registry === undefined ? undefined : requestCounter(options.registry);
+    this.#host = endpoint.server.host;
+  }
+
+  /** The API server's base URL. */
+  get server(): string {
+    return this.#endpoint.server.origin;
+  }
+
+  async get<T extends KubeObject>(resource: ResourceDescriptor, name: string, options: GetOptions = {}): Promise<T> {
+    return (await this.request({ method: 'GET', path: objectPath(resource, name, options.namespace, options.subresource), ...signalOf(options) })) as T;
+  }
+
+  /** One page of a list; follow `metadata.continue` for the next, or use {@link KubeClient.listAll}. */
+  async list<T extends KubeObject>(resource: ResourceDescriptor, options: ListOptions = {}): Promise<ObjectList<T>> {
+    return (await this.request({
+      method: 'GET',
+      path: collectionPath(resource, options.namespace),
+      query: {
+        labelSelector: options.labelSelector,
+        fieldSelector: options.fieldSelector,
+        limit: options.limit,
+        continue: options.continue,
+        resourceVersion: options.resourceVersion,
+        resourceVersionMatch: options.resourceVersionMatch,
+      },
+      ...signalOf(options),
+    })) as ObjectList<T>;
+  }
+
+  /**
+   * Every page of a list (500 objects per page unless `limit` says otherwise), as one list with the
+   * `resourceVersion` of the snapshot. Like client-go's pager, when a continue token expires (410) it falls
+   * back to one unpaginated list, so the result is always one consistent snapshot.
+   */
+  async listAll<T extends KubeObject>(resource: ResourceDescriptor, options: ListOptions = {}): Promise<ObjectList<T>> {
+    const items: T[] = [];
+    let page = await this.list<T>(resource, { limit: 500, ...options });
+    const first = page;
+    items.push(...page.items);
+    while (page.metadata.continue !== undefined && page.metadata.continue !== '') {
+      try {
+        page = await this.list<T>(resource, { limit: 500, ...options, continue: page.metadata.continue });
+      } catch (error) {
+        if (!isGone(error)) throw error;
+        const { limit: _limit, continue: _continue, ...unpaginated } = options;
+        return this.list<T>(resource, unpaginated);
+      }
+      items.push(...page.items);
+    }
+    const { continue: _continue, remainingItemCount: _remaining, ...metadata } = first.metadata;
+    return { ...first, metadata, items };
+  }
+
+  async create<T extends KubeObject>(resource: ResourceDescriptor, object: T, options: CreateOptions = {}): Promise<T> {
+    const namespace = options.namespace ?? object.metadata.namespace;
+    return (await this.request({
+      method: 'POST',
+      path: collectionPath(resource, namespace),
+      query: this.#writeQuery(options),
+      body: { apiVersion: apiVersionOf(resource), kind: resource.kind, ...object },
+      ...signalOf(options),
+    })) as T;
+  }
+
+  /** PUT of the whole object (optimistic concurrency through `metadata.resourceVersion`: 409 when stale). */
+  async replace<T extends KubeObject>(resource: ResourceDescriptor, object: T, options: ReplaceOptions = {}): Promise<T> {
+    const name = object.metadata.name ?? '';
+    return (await this.request({
+      method: 'PUT',
+      path: objectPath(resource, name, object.metadata.namespace, options.subresource),
+      query: this.#writeQuery(options),
+      body: { apiVersion: apiVersionOf(resource), kind: resource.kind, ...object },
+      ...signalOf(options),
+    })) as T;
+  }
+
+  /** PATCH of one object or subresource; `patch` is the document of the chosen type (a JSON patch is an array). */
+  async patch<T extends KubeObject>(resource: ResourceDescriptor, name: string, patch: unknown, options: PatchOptions = {}): Promise<T> {
+    const type = options.type ?? 'merge';
+    const fieldManager = options.fieldManager ?? this.#fieldManager;
+    if (type === 'apply' && fieldManager === undefined) throw new TypeError('server-side apply needs a fieldManager');
+    return (await this.request({
+      method: 'PATCH',
+      path: objectPath(resource, name, options.namespace, options.subresource),
+      query: { ...this.#writeQuery(options), force: type === 'apply' && options.force === true ? true : undefined },
+      body: patch,
+      contentType: PATCH_CONTENT_TYPES[type],
+      ...signalOf(options),
+    })) as T;
+  }
+
+  /**
+   * DELETE of one object. Answers with the object while finalizers (or foreground deletion) hold it, and with a
+   * `Status` once it is gone (see {@link isStatus}).
+   */
+  async delete<T extends KubeObject>(resource: ResourceDescriptor, name: string, options: DeleteOptions = {}): Promise<T | StatusBody> {
+    const body = {
+      kind: 'DeleteOptions',
+      apiVersion: 'v1',
+      ...(options.propagationPolicy === undefined ? {} : { propagationPolicy: options.propagationPolicy }),
+      ...(options.preconditions === undefined ? {} : { preconditions: options.preconditions }),
+      ...(options.gracePeriodSeconds === undefined ? {} : { gracePeriodSeconds: options.gracePeriodSeconds }),
+      ...(options.dryRun === true ? { dryRun: ['All'] } : {}),
+    };
+    const answer = await this.request({ method: 'DELETE', path: objectPath(resource, name, options.namespace), body, ...signalOf(options) });
+    return isStatus(answer) ? answer : (answer as T);
+  }
+
+  /**
+   * Starts a watch and resolves once the server has accepted it (so 403, 404 and a 410 answered before the
+   * stream are thrown here). The returned iterator yields events as they arrive and:
+   * - throws the typed error of an `ERROR` event (410 Gone for a too-old `resourceVersion`) and ends;
+   * - throws a `TransportError` when the connection breaks or a line is not JSON;
+   * - ends normally when the server closes the stream (`timeoutSeconds`) or `signal` aborts.
+   * Breaking out of the loop closes the connection.
+   */
+  async watch<T extends KubeObject>(resource: ResourceDescriptor, options: WatchOptions = {}): Promise<AsyncIterableIterator<WatchEvent<T>>> {
+    const controller = new AbortController();
+    const onAbort = (): void => controller.abort(options.signal?.reason);
+    if (options.signal?.aborted === true) controller.abort(options.signal.reason);
+    else options.signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      const response = await this.#exchange(
+        {
+          method: 'GET',
+          path: collectionPath(resource, options.namespace),
+          query: {
+            watch: true,
+            resourceVersion: options.resourceVersion,
+            allowWatchBookmarks: options.allowWatchBookmarks === true ? true : undefined,
+            timeoutSeconds: options.timeoutSeconds,
+            labelSelector: options.labelSelector,
+            fieldSelector: options.fieldSelector,
+          },
+        },
+        controller.signal,
+      );
+      return watchEvents<T>(response, controller, () => options.signal?.removeEventListener('abort', onAbort), resourceName(resource));
+    } catch (error) {
+      options.signal?.removeEventListener('abort', onAbort);
+      throw error;
+    }
+  }
+
+  /**
+   * Any request to the API server; resolves with the parsed JSON answer (or the text when it is not JSON).
+   * Error answers become typed errors as for every other call.
+   */
+  async request(options: RequestOptions): Promise<unknown> {
+    const { signal, dispose } = deadline(this.#clock, this.#timeoutMs, options.signal);
+    try {
+      const response = await this.#exchange(options, signal);
+      let text: string;
+      try {
+        text = await readBody(response);
+      } catch (error) {
+        throw transportError(error, signal);
+      }
+      const contentType = headerValue(response.headers, 'content-type') ?? '';
+      return contentType.includes('json') || contentType === '' ? parseJson(text) : text;
+    } finally {
+      dispose();
+    }
+  }
+
+  /** Closes idle keep-alive connections (open watches end through their signals). */
+  close(): void {
+    this.#endpoint.agent.destroy();
+  }
+
+  #writeQuery(options: WriteOptions): Record<string, string | boolean | undefined> {
+    return {
+      fieldManager: options.fieldManager ?? this.#fieldManager,
+      dryRun: options.dryRun === true ? 'All' : undefined,
+      fieldValidation: options.fieldValidation,
+    };
+  }
+
+  /** Sends one request (with the retries the class documents) and resolves with a 2xx response whose body is unread. */
+  async #exchange(options: RequestOptions, signal: AbortSignal): Promise<IncomingMessage> {
+    const url = new URL(`${options.path}${buildQuery(options.query)}`, this.#endpoint.server);
+    const body = options.body === undefined ? undefined : typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
+    let refreshed = false;
+    let refreshNow = false;
+    for (let attempt = 0; ; attempt += 1) {
+      const headers: Record<string, string> = {
+        ...(await this.#endpoint.headers(refreshNow)),
+        accept: 'application/json',
+        'user-agent': this.#userAgent,
+      };
+      if (body !== undefined) {
+        headers['content-type'] = options.contentType ?? 'application/json';
+        headers['content-length'] = String(Buffer.byteLength(body));
+      }
+      let response: IncomingMessage;
+      try {
+        response = await this.#send(url, options.method, headers, body, signal);
+      } catch (error) {
+        this.#count('<error>', options.method);
+        throw transportError(error, signal);
+      }
+      const status = response.statusCode ?? 0;
+      this.#count(String(status), options.method);
+      if (status < 400) return response;
+
+      let text: string;
+      try {
+        text = await readBody(response);
+      } catch (error) {
+        throw transportError(error, signal);
+      }
+      refreshNow = false;
+      if (status === 401 && this.#endpoint.dynamicCredentials && !refreshed) {
+        refreshed = true;
+        refreshNow = true;
+        continue;
+      }
+      const retryAfter = headerValue(response.headers, 'retry-after');
+      const error = apiErrorFromResponse(status, text, retryAfter);
+      const retryable = status === 429 || (status >= 500 && retryAfter !== undefined);
+      if (!retryable || attempt >= this.#maxRetries) throw error;
+      try {
+        await sleep(this.#clock, error.retryAfterMs ?? 1000, signal);
+      } catch (abort) {
+        throw transportError(abort, signal);
+      }
+    }
+  }
+
+  #send(url: URL, method: string, headers: Record<string, string>, body: string | undefined, signal: AbortSignal): Promise<IncomingMessage> {
+    return new Promise((resolve, reject) => {
+      const send = url.protocol === 'https:' ? https.request : http.request;
+      const request = send(url, { method, headers, agent: this.#endpoint.agent, signal }, resolve);
+      request.on('error', reject);
+      request.end(body);
+    });
+  }
+
+  #count(code: string, method: string): void {
+    this.#requests?.inc({ code, method, host: this.#host });
+  }
+}
+
+function signalOf(options: CallOptions): { signal?: AbortSignal } {
+  return options.signal === undefined ? {} : { signal: options.signal };
+}
+
+function parseWatchLine<T extends KubeObject>(line: string, resource: string): WatchEvent<T> {
+  let event: { type?: unknown; object?: unknown };
+  try {
+    event = JSON.parse(line) as { type?: unknown; object?: unknown };
+  } catch (error) {
+    throw new TransportError(`malformed watch event from ${resource}`, { cause: error });
+  }
+  if (event.type === 'ERROR') {
+    const status = (event.object ?? {}) as StatusBody;
+    throw apiErrorFromStatus(status.code ?? 500, status);
+  }
+  if (event.type !== 'ADDED' && event.type !== 'MODIFIED' && event.type !== 'DELETED' && event.type !== 'BOOKMARK') {
+    throw new TransportError(`unknown watch event type ${JSON.stringify(event.type)} from ${resource}`);
+  }
+  if (typeof event.object !== 'object' || event.object === null) throw new TransportError(`watch event without an object from ${resource}`);
+  return event as WatchEvent<T>;
+}
+
+async function* watchEvents<T extends KubeObject>(response: IncomingMessage, controller: AbortController, release: () => void, resource: string): AsyncIterableIterator<WatchEvent<T>> {
+  response.setEncoding('utf8');
+  let buffer = '';
+  try {
+    try {
+      for await (const chunk of response as AsyncIterable<string>) {
+        buffer += chunk;
+        let start = 0;
+        for (let newline = buffer.indexOf('\n', start); newline >= 0; newline = buffer.indexOf('\n', start)) {
+          const line = buffer.slice(start, newline);
+          start = newline + 1;
+          if (line.trim() !== '') yield parseWatchLine<T>(line, resource);
+        }
+        buffer = buffer.slice(start);
+      }
+    } catch (error) {
+      if (controller.signal.aborted) return;
+      throw error instanceof TransportError || isApiError(error) ? error : new TransportError(`watch stream of ${resource} broke`, { cause: error });
+    }
+    if (buffer.trim() !== '' && !controller.signal.aborted) yield parseWatchLine<T>(buffer, resource);
+  } finally {
+    release();
+    if (!response.complete) controller.abort(new TransportError('watch closed by the client'));
+    response.destroy();
+  }
+}
