@@ -4,7 +4,10 @@ import { parseArgs } from 'node:util';
 import { KubeConfig } from '@kubernetes/client-node';
 import { DevCluster } from '../devcluster/dev-cluster.ts';
 import { WorkloadSimulator } from '../devcluster/simulator.ts';
-import { KubeClient } from '../kube/client.ts';
+import { customResourceDefinition } from '../api/crd.ts';
+import { KINDS } from '../api/kinds.ts';
+import { builtinResources, KubeClient, type KubeObject } from '../kube/client.ts';
+import { isAlreadyExists } from '../kube/errors.ts';
 import { createLogger, type Logger, type LogLevel } from '../observability/logger.ts';
 import { systemClock } from '../resilience/clock.ts';
 import { EXIT_OK, EXIT_USAGE, type Command, type CommandIo } from './command.ts';
@@ -39,7 +42,8 @@ function help(operatorIncluded: boolean): string {
     'Starts an embedded Kubernetes API server (HTTPS on 127.0.0.1, in memory, anonymous access allowed) and the',
     'workload simulator, which rolls out apps/v1 Deployments and completes batch/v1 Jobs as their',
     'devcluster.blackroad.io/outcome and devcluster.blackroad.io/delay-ms annotations ask. It writes a kubeconfig,',
-    'prints "kubeconfig: PATH" once the server is ready, and runs until SIGINT or SIGTERM.',
+    'installs the Deploy and Sweep CRDs, prints "kubeconfig: PATH" once the server is ready, and runs until',
+    'SIGINT or SIGTERM.',
     operatorIncluded
       ? 'It also runs the operator against that server, unless --no-operator is given.'
       : 'This build does not include the operator yet: dev runs the API server and the simulator only, and --no-operator changes nothing.',
@@ -71,6 +75,22 @@ function waitForProcessSignal(): Promise<string> {
   });
 }
 
+/** Creates the operator's CRDs (Deploy, Sweep) and waits until each is Established. */
+async function installCrds(client: KubeClient): Promise<void> {
+  for (const crd of KINDS.map(customResourceDefinition)) {
+    try {
+      await client.create(builtinResources.customResourceDefinitions, crd as unknown as KubeObject);
+    } catch (error) {
+      if (!isAlreadyExists(error)) throw error;
+    }
+    for (let attempt = 0; attempt < 100; attempt++) {
+      const current = await client.get<KubeObject & { status?: { conditions?: { type: string; status: string }[] | null } }>(builtinResources.customResourceDefinitions, crd.metadata.name);
+      if (current.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True') === true) break;
+      await new Promise((resolveWait) => setTimeout(resolveWait, 20));
+    }
+  }
+}
+
 /** The `dev` subcommand; `options.operator` plugs the operator in. */
 export function devCommand(options: DevCommandOptions = {}): Command {
   return {
@@ -97,7 +117,8 @@ export function devCommand(options: DevCommandOptions = {}): Command {
       const kubeConfig = new KubeConfig();
       kubeConfig.loadFromFile(kubeconfigPath);
       const context: DevContext = { kubeconfigPath, kubeConfig, logger };
-      const client = KubeClient.fromKubeConfig(kubeConfig, { userAgent: 'devcluster-simulator/0.1.0' });
+      const client = KubeClient.fromKubeConfig(kubeConfig, { userAgent: 'blackroad-operator-dev/0.1.0' });
+      await installCrds(client);
       const simulator = new WorkloadSimulator({ client, clock: systemClock, logger: logger.child({ component: 'simulator' }) });
       const runnables: DevRunnable[] = [{ name: 'simulator', run: (_context, signal) => simulator.run(signal) }];
       if (options.operator !== undefined && parsed.values['no-operator'] !== true) runnables.push(options.operator);

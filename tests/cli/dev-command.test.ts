@@ -27,7 +27,9 @@ describe('blackroad-operator dev', () => {
       kubeConfig.loadFromFile(kubeconfig);
       const client = KubeClient.fromKubeConfig(kubeConfig);
       const namespace = await client.request({ method: 'GET', path: '/api/v1/namespaces/default' });
+      const deploys = await client.request({ method: 'GET', path: '/apis/operator.blackroad.io/v1alpha1/namespaces/default/deploys' });
       client.close();
+      expect(deploys).toMatchObject({ kind: 'DeployList', items: [] });
       expect(namespace).toMatchObject({ kind: 'Namespace', metadata: { name: 'default' } });
     } finally {
       child.kill('SIGTERM');
