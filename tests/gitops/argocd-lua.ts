@@ -10,11 +10,17 @@ export interface ArgoHealthStatus {
 
 const STATUSES = new Set<string>(['Healthy', 'Progressing', 'Degraded', 'Suspended', 'Missing', 'Unknown']);
 
-/** Pushes a JSON value as Argo CD's converter does: objects and arrays become tables, every number a Lua float. */
+/**
+ * Pushes a JSON value as Argo CD's converter does: objects and arrays become tables. Argo CD's numbers are
+ * gopher-lua floats whose tostring prints whole numbers without a fraction; Lua 5.3 integers print the same.
+ */
 function push(L: LuaState, value: unknown): void {
   if (value === null || value === undefined) lua.lua_pushnil(L);
   else if (typeof value === 'boolean') lua.lua_pushboolean(L, value);
-  else if (typeof value === 'number') lua.lua_pushnumber(L, value);
+  else if (typeof value === 'number') {
+    if (Number.isSafeInteger(value)) lua.lua_pushinteger(L, value);
+    else lua.lua_pushnumber(L, value);
+  }
   else if (typeof value === 'string') lua.lua_pushstring(L, to_luastring(value));
   else if (Array.isArray(value)) {
     lua.lua_createtable(L, value.length, 0);
@@ -40,8 +46,9 @@ function stringField(L: LuaState, key: string): string | undefined {
 }
 
 /**
- * Evaluates a health script for one object in a fresh VM with only the base, string, table and math libraries,
- * the sandbox Argo CD gives custom health checks.
+ * Evaluates a health script for one object in a fresh VM with only the base and table libraries: the libraries
+ * Argo CD opens for health scripts from argocd-cm (its safe `os` aside), so a script that needs `string` fails here
+ * as it would there.
  *
  * Errors: throws when the script does not compile, raises an error, or returns anything but a table whose
  * `status` is one of Argo CD's health statuses.
@@ -50,9 +57,7 @@ export function argoHealthOf(script: string, object: unknown): ArgoHealthStatus 
   const L = lauxlib.luaL_newstate();
   for (const [name, open] of [
     ['_G', lualib.luaopen_base],
-    ['string', lualib.luaopen_string],
     ['table', lualib.luaopen_table],
-    ['math', lualib.luaopen_math],
   ] as const) {
     lauxlib.luaL_requiref(L, to_luastring(name), open, 1);
     lua.lua_pop(L, 1);

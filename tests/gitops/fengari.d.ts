@@ -13,6 +13,7 @@ declare module 'fengari' {
     readonly LUA_TTABLE: number;
     lua_pushnil(L: LuaState): void;
     lua_pushboolean(L: LuaState, value: boolean): void;
+    lua_pushinteger(L: LuaState, value: number): void;
     lua_pushnumber(L: LuaState, value: number): void;
     lua_pushstring(L: LuaState, value: LuaString): void;
     lua_createtable(L: LuaState, arrayItems: number, fields: number): void;
@@ -35,8 +36,6 @@ declare module 'fengari' {
 
   export const lualib: {
     readonly luaopen_base: OpenFunction;
-    readonly luaopen_string: OpenFunction;
     readonly luaopen_table: OpenFunction;
-    readonly luaopen_math: OpenFunction;
   };
 }

@@ -62,6 +62,18 @@ describe('the phase contract (ADR 008)', () => {
   });
 });
 
+describe("Argo CD's Lua sandbox", () => {
+  it('has the base and table libraries and no string library, as Argo CD gives argocd-cm scripts', () => {
+    const resource = resourceIn('Deploy', 'Succeeded');
+    expect(argoHealthOf('local t = {} table.insert(t, obj.kind) return {status = "Healthy", message = t[1] .. tostring(obj.metadata.generation)}', resource)).toEqual({
+      status: 'Healthy',
+      message: 'Deploy3',
+    });
+    expect(() => argoHealthOf('return {status = "Healthy", message = string.format("%d", 1)}', resource)).toThrow(/string/);
+    expect(() => argoHealthOf('return {status = "Fine"}', resource)).toThrow(/Fine/);
+  });
+});
+
 describe.skipIf(!kubectl.available)('GitOps health of Deploy and Sweep', () => {
   it('gives Argo CD one script for both kinds under the keys it looks up', () => {
     const configMap = theOne(renderKustomization('manifests/gitops/argocd-health'), 'ConfigMap', 'argocd-cm') as Manifest & { data: Record<string, string> };

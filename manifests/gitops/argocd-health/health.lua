@@ -2,7 +2,8 @@
 -- The same rules as the Flux healthCheckExprs and kstatus (ADR 008): a status older than the spec is
 -- Progressing; Reconciling=True is Progressing (Suspended while a Deploy awaits approval); Stalled=True is
 -- Degraded; Ready=True is Healthy; Ready=False with reason Suspended is Suspended; anything else is Progressing.
--- Written for Argo CD's Lua 5.1 VM: base, string and table functions only.
+-- Written for Argo CD's Lua VM (gopher-lua, Lua 5.1), which opens only the base and table libraries for
+-- argocd-cm scripts: no string library, so messages are built with .. and tostring().
 local hs = {}
 local status = obj.status
 local generation = obj.metadata.generation
@@ -14,7 +15,7 @@ if status == nil or status.observedGeneration == nil then
 end
 if generation ~= nil and status.observedGeneration ~= generation then
   hs.status = "Progressing"
-  hs.message = string.format("Waiting for the operator to observe generation %d", generation)
+  hs.message = "Waiting for the operator to observe generation " .. tostring(generation)
   return hs
 end
 
@@ -40,7 +41,7 @@ local function describe(condition, fallback)
   end
   -- A Sweep's progress and tally say more than any one message.
   if status.progress ~= nil and status.progress.total ~= nil and status.progress.completed ~= nil then
-    text = string.format("%s (%d/%d units)", text, status.progress.completed, status.progress.total)
+    text = text .. " (" .. tostring(status.progress.completed) .. "/" .. tostring(status.progress.total) .. " units)"
   end
   return text
 end
