@@ -117,7 +117,7 @@ describe.skipIf(!kubectl.available)('manifests/monitoring', () => {
       'controller_runtime_reconcile_errors_total',
       'workqueue_depth',
       'blackroad_circuit_breaker_state',
-      'blackroad_watch_seconds_since_last_event',
+      'blackroad_watch_last_event_age_seconds',
       'blackroad_rollbacks_total',
       'blackroad_sweep_units_total',
     ]) {
