@@ -1,15 +1,16 @@
 import { spawnSync } from 'node:child_process';
 import { builtinModules } from 'node:module';
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
+import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { REPO_ROOT } from '../support/kustomize.ts';
 
 /**
- * The runtime stage's layout without Docker: dist/ compiled as the build stage does, next to package.json, crds/
- * and agent-catalog/, started the way the image's ENTRYPOINT and CMD start it.
+ * The runtime stage's layout without Docker: dist/ compiled from src/ with tsconfig.build.json, next to
+ * package.json, crds/ and agent-catalog/, started the way the image's ENTRYPOINT and CMD start it.
  */
 const packageJson = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string; dependencies: Record<string, string> };
 let app = '';
@@ -28,8 +29,19 @@ function operator(...args: string[]) {
 
 beforeAll(() => {
   app = mkdtempSync(join(tmpdir(), 'blackroad-image-'));
-  const build = spawnSync(process.execPath, [join(REPO_ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json', '--outDir', join(app, 'dist')], { cwd: REPO_ROOT, encoding: 'utf8' });
-  if (build.status !== 0) throw new Error(`tsc -p tsconfig.build.json failed: ${build.stdout}${build.stderr}`);
+  // The build stage's `tsc -p tsconfig.build.json`, file by file: with isolatedModules each file compiles alone,
+  // and type errors are `npm run typecheck`'s business. A lone file cannot see package.json's "type": "module",
+  // which makes NodeNext emit ES modules, so the module format is given.
+  const config = ts.getParsedCommandLineOfConfigFile(join(REPO_ROOT, 'tsconfig.build.json'), {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: (diagnostic) => { throw new Error(ts.flattenDiagnosticMessageText(diagnostic.messageText, '\n')); } });
+  if (config === undefined || config.errors.length > 0) throw new Error('tsconfig.build.json does not parse');
+  expect(config.options.isolatedModules).toBe(true);
+  const rootDir = config.options.rootDir ?? join(REPO_ROOT, 'src');
+  for (const file of config.fileNames) {
+    const { outputText } = ts.transpileModule(readFileSync(file, 'utf8'), { compilerOptions: { ...config.options, module: ts.ModuleKind.ESNext, sourceMap: false }, fileName: file });
+    const target = join(app, 'dist', relative(rootDir, file)).replace(/\.ts$/, '.js');
+    mkdirSync(dirname(target), { recursive: true });
+    writeFileSync(target, outputText);
+  }
   for (const entry of ['package.json', 'crds', 'agent-catalog']) cpSync(join(REPO_ROOT, entry), join(app, entry), { recursive: true });
   symlinkSync(join(REPO_ROOT, 'node_modules'), join(app, 'node_modules'), 'dir');
 }, 120_000);
