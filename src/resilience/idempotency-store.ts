@@ -50,18 +50,23 @@ export interface IdempotencyStore {
 export interface IdempotencyKeyParts {
   readonly uid: string;
   readonly generation: number;
+  /** Which of several runs of the generation (a scheduled Sweep's); absent when a generation has one run. */
+  readonly run?: string;
   readonly step: string;
   /** The fan-out unit, or the name of the side effect within a step. */
   readonly unit: string;
 }
 
 /**
- * The idempotency key of a side effect: `<uid>/<generation>/<step>/<unit>`, each part percent-encoded so
- * no part can run into the next. Stable across restarts and replicas; short enough for provider headers.
+ * The idempotency key of a side effect: `<uid>/<generation>/<step>/<unit>`, or
+ * `<uid>/<generation>/<run>/<step>/<unit>` for one of several runs of a generation, each part
+ * percent-encoded so no part can run into the next. Stable across restarts and replicas; short enough for
+ * provider headers.
  */
 export function idempotencyKey(parts: IdempotencyKeyParts): string {
   if (!Number.isInteger(parts.generation) || parts.generation < 0) throw new RangeError(`generation must be a whole number, got ${parts.generation}`);
-  return [parts.uid, String(parts.generation), parts.step, parts.unit].map((part) => encodeURIComponent(part)).join('/');
+  const run = parts.run === undefined ? [] : [parts.run];
+  return [parts.uid, String(parts.generation), ...run, parts.step, parts.unit].map((part) => encodeURIComponent(part)).join('/');
 }
 
 /** The store could not be reached (or its breaker is open); nothing was claimed or recorded. Come back later. */

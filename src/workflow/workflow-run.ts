@@ -14,7 +14,7 @@ import { compact, errorMessage, FINAL_STATES, statusMessage, withChanges, type A
 import type { WorkflowEvent, WorkflowEventBase, WorkflowEventEmitter, WorkflowEventFields } from './workflow-events.ts';
 import type { StepResultLabel, WorkflowMetrics } from './workflow-metrics.ts';
 import type { WorkflowSnapshot, WorkflowStatusStore, WorkflowUnit } from './workflow-status-store.ts';
-import { workflowRunId, type Workflow, type WorkflowResource } from './workflow.ts';
+import { generationOfRunId, workflowRunId, type Workflow, type WorkflowResource } from './workflow.ts';
 
 /** What the engine hands each run. */
 export interface RunServices {
@@ -30,6 +30,12 @@ export interface RunServices {
 
 export interface RunRequest<Input> {
   readonly resource: WorkflowResource;
+  /**
+   * Tells apart runs of one generation (a Sweep's scheduled runs): part of the run id and of every
+   * idempotency key, so a new run never replays an earlier run's side effects while the same run, after
+   * a restart, finds its own. Absent: one run per generation.
+   */
+  readonly run?: string;
   readonly input: Input;
   /** The snapshot read from the resource's status (undefined when it has none). */
   readonly persisted: WorkflowSnapshot | undefined;
@@ -73,7 +79,7 @@ export class WorkflowRun<Input> {
     this.#services = services;
     this.#workflow = workflow;
     this.#request = request;
-    this.#id = workflowRunId(request.resource);
+    this.#id = workflowRunId(request.resource, request.run);
     this.#checkpoint = new Checkpoint(request.store, () => this.snapshot());
     const signal = request.signal;
     if (signal !== undefined) {
@@ -145,7 +151,7 @@ export class WorkflowRun<Input> {
     const { id } = persisted.workflow;
     this.#services.metrics?.runEnded(this.#workflow.name, 'abandoned');
     this.#services.logger?.info({ workflow: this.#workflow.name, correlationId: id, supersededBy: this.#id }, 'workflow run abandoned for a newer generation');
-    const generation = Number(id.slice(id.lastIndexOf('/') + 1));
+    const generation = generationOfRunId(id);
     this.#services.events?.emit({
       ...this.#eventBase(),
       type: 'workflow.failed',
@@ -286,7 +292,7 @@ export class WorkflowRun<Input> {
   #context(target: ProgressTarget<Input>, attempt: number, signal: AbortSignal, ended: () => boolean): StepContext<Input> {
     const { resource } = this.#request;
     const services = this.#services;
-    const keyOf = (step: string, name: string, unit: string | undefined) => idempotencyKey({ uid: resource.uid, generation: resource.generation, step, unit: unit === undefined ? name : `${unit}:${name}` });
+    const keyOf = (step: string, name: string, unit: string | undefined) => idempotencyKey({ uid: resource.uid, generation: resource.generation, ...(this.#request.run === undefined ? {} : { run: this.#request.run }), step, unit: unit === undefined ? name : `${unit}:${name}` });
     return {
       input: this.#request.input,
       resource,

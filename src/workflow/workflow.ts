@@ -23,9 +23,25 @@ const MAX_STEP_NAME = 63;
 /** `status.workflow.steps` holds at most 64 entries: every step plus every compensation. */
 const MAX_ENTRIES = 64;
 
-/** The run id of a resource generation, `<uid>/<generation>`: `status.workflow.id` and the correlation id. */
-export function workflowRunId(resource: Pick<WorkflowResource, 'uid' | 'generation'>): string {
-  return `${resource.uid}/${resource.generation}`;
+/** A run label: what tells apart several runs of one generation (a scheduled Sweep's runs). */
+const RUN_LABEL = /^[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$/;
+
+/**
+ * The run id of a resource generation, `<uid>/<generation>`, or `<uid>/<generation>/<run>` for one of
+ * several runs of a generation: `status.workflow.id` and the correlation id.
+ *
+ * Throws when `run` is not 1 to 63 letters, digits, `.`, `_` or `-`, starting and ending with a letter or digit.
+ */
+export function workflowRunId(resource: Pick<WorkflowResource, 'uid' | 'generation'>, run?: string): string {
+  if (run === undefined) return `${resource.uid}/${resource.generation}`;
+  if (!RUN_LABEL.test(run)) throw new RangeError(`run label "${run}" must be 1 to 63 letters, digits, '.', '_' or '-', starting and ending with a letter or digit`);
+  return `${resource.uid}/${resource.generation}/${run}`;
+}
+
+/** The generation a run id belongs to (NaN when the id is not one of {@link workflowRunId}'s). */
+export function generationOfRunId(id: string): number {
+  const generation = id.split('/')[1];
+  return generation !== undefined && /^\d+$/.test(generation) ? Number(generation) : Number.NaN;
 }
 
 /**
