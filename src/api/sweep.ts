@@ -167,6 +167,8 @@ const unitResultSchema = z
     durationMs: fields.integer(0, 604_800_000, 'Duration of the last attempt, in milliseconds.').optional(),
     message: fields.text(RESULT_MESSAGE_MAX_LENGTH, `Outcome for humans, cut to ${RESULT_MESSAGE_MAX_LENGTH} characters.`).optional(),
     jobName: fields.dnsSubdomain('job runner: name of the Job that ran the unit.').optional(),
+    startedAt: fields.timestamp('When the unit started; kept while it is in progress.').optional(),
+    nextAttemptAt: fields.timestamp('When a unit in progress is looked at next: its Job polled, or its check tried again.').optional(),
   })
   .describe('Outcome of one unit (repository × check).');
 
