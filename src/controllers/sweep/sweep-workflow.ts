@@ -1,0 +1,172 @@
+// The Sweep workflow: one fan-out group whose units run a check against a repository through a check runner.
+import type { CheckRunner as CheckRunnerName, SweepSpec } from '../../api/sweep.ts';
+import type { CheckHandle, CheckObservation, CheckRunner, CheckUnit, SweepRef } from '../../providers/checks/check-runner.ts';
+import { isProviderError } from '../../providers/provider-error.ts';
+import { NonRetryableError, RetryableError } from '../../resilience/classify-failure.ts';
+import type { Clock } from '../../resilience/clock.ts';
+import { isIdempotencyHeld } from '../../resilience/idempotency-store.ts';
+import { done, fanOut, wait, type SideEffectOptions, type StepContext, type StepOutcome } from '../../workflow/step.ts';
+import { defineWorkflow, type Workflow } from '../../workflow/workflow.ts';
+import type { SweepRun } from './sweep-run.ts';
+import { CHECKS_STEP, type UnitVerdict } from './sweep-status.ts';
+import type { SweepUnit } from './sweep-units.ts';
+
+export const SWEEP_WORKFLOW = 'sweep';
+
+/** The message of a unit held back while the Sweep is suspended; resuming makes such units due at once. */
+export const HELD_WHILE_SUSPENDED = 'not started: the Sweep is suspended';
+/** The message of an http unit left for the next reconcile, so one reconcile never runs a whole sweep of checks. */
+export const DEFERRED_TO_NEXT_PASS = 'not started yet: this pass has run long enough; the next one starts it';
+
+/** Bounds creating (or adopting) a unit's Job. */
+const JOB_CALL_TIMEOUT_MS = 10_000;
+/** Added to an http check's own `timeoutSeconds` to bound the call (reading the Secret, signing). */
+const HTTP_CALL_SLACK_MS = 2_000;
+/**
+ * A claim outlives the call it protects by this much. The operator aborts each call at its timeout on its
+ * own clock, so a call cannot outlive its claim unless the process stalls for this long; a restarted
+ * operator then waits at most a call's timeout plus this before it takes over an interrupted unit.
+ */
+const CLAIM_MARGIN_MS = 5_000;
+const HELD_POLL_MS = 60 * 60_000;
+
+/** What one reconcile of a Sweep run hands the workflow. */
+export interface SweepRunInput {
+  readonly sweep: SweepRef;
+  readonly spec: SweepSpec;
+  readonly run: SweepRun;
+  /** The run's units, in spec order. */
+  readonly units: readonly SweepUnit[];
+  /**
+   * No http check starts after this time in this reconcile: an http check holds the reconcile while it
+   * runs, so a long sweep is driven over many reconciles, each bounded, instead of one.
+   */
+  readonly startChecksUntilMs: number;
+}
+
+export interface SweepWorkflowOptions {
+  readonly runners: Readonly<Record<CheckRunnerName, CheckRunner>>;
+  readonly clock: Clock;
+  /**
+   * How long a unit waits on its running Job before looking again. A Job's watch event wakes the Sweep
+   * sooner (the controller owns its Jobs); this is the backstop. Default 30 s.
+   */
+  readonly jobPollMs?: number;
+}
+
+/** The breaker of a checker service: one per host. */
+export function checkerBreaker(url: string): string {
+  try {
+    return `checker:${new URL(url).host}`;
+  } catch {
+    return 'checker';
+  }
+}
+
+/** A provider's failure as the engine's retry classes, keeping it as the cause (ADR 009's open consequence). */
+function asStepError(error: unknown): unknown {
+  if (!isProviderError(error)) return error;
+  return error.retryable
+    ? new RetryableError(error.message, { cause: error, ...(error.retryAfterMs === undefined ? {} : { retryAfterMs: error.retryAfterMs }) })
+    : new NonRetryableError(error.message, { cause: error });
+}
+
+function checkUnit(input: SweepRunInput, unit: SweepUnit): CheckUnit {
+  return { sweep: input.sweep, runId: input.run.runId, repository: unit.repository, check: unit.check, ttlSecondsAfterFinished: input.spec.ttlSecondsAfterFinished };
+}
+
+function callTimeoutMs(unit: SweepUnit): number {
+  return unit.check.runner === 'http' ? unit.check.timeoutSeconds * 1000 + HTTP_CALL_SLACK_MS : JOB_CALL_TIMEOUT_MS;
+}
+
+/**
+ * Declares the workflow of a Sweep's spec: the `checks` fan-out over every (repository, check), at most
+ * `spec.concurrency` in progress, stopping at the first failure with `spec.failFast`. Settings are read from
+ * the spec each reconcile, so a changed concurrency or failFast applies to the run in progress.
+ *
+ * A unit, in one attempt: held back while suspended (if its check never started) or deferred to the next
+ * reconcile (an http check, once the pass is past `startChecksUntilMs`); else its check is started as a side
+ * effect (`start`: a Job created, or the checker's verdict), so a restarted operator never starts it twice in
+ * one run. An http unit is then done with the verdict. A job unit looks at its Job: running → wait;
+ * `Complete` → passed; `Failed` → failed (or errored when it timed out); gone before it finished → created
+ * again once (`recreate`), and errored if it goes missing again.
+ */
+export function sweepWorkflow(spec: SweepSpec, options: SweepWorkflowOptions): Workflow<SweepRunInput> {
+  const jobPollMs = options.jobPollMs ?? 30_000;
+  const longest = Math.max(...spec.checks.map((check) => (check.runner === 'http' ? check.timeoutSeconds * 1000 + HTTP_CALL_SLACK_MS : JOB_CALL_TIMEOUT_MS)));
+
+  /** Starts (or finds) a unit's check under the side effect `name`; the result is recorded for the run. */
+  const start = async (ctx: StepContext<SweepRunInput>, unit: SweepUnit, name: 'start' | 'recreate'): Promise<CheckHandle> => {
+    const runner = options.runners[unit.check.runner];
+    const call = (key: string, signal: AbortSignal | undefined): Promise<CheckHandle> =>
+      runner.start({ unit: checkUnit(ctx.input, unit), idempotencyKey: key, ...(signal === undefined ? {} : { signal }) }).catch((error: unknown) => {
+        throw asStepError(error);
+      });
+    const timeoutMs = callTimeoutMs(unit);
+    const sideEffect: SideEffectOptions = { timeoutMs, claimTtlMs: timeoutMs + CLAIM_MARGIN_MS, ...(unit.check.runner === 'http' && unit.check.url !== undefined ? { breaker: checkerBreaker(unit.check.url) } : {}) };
+    try {
+      return await ctx.sideEffect(name, call, sideEffect);
+    } catch (error) {
+      // A claim left by a process that died while creating the Job: creating it is idempotent by name
+      // (AlreadyExists is ours), so there is no need to wait the claim out.
+      if (unit.check.runner === 'job' && isIdempotencyHeld(error)) return call(error.key, ctx.signal);
+      throw error;
+    }
+  };
+
+  const observe = async (ctx: StepContext<SweepRunInput>, unit: SweepUnit, handle: CheckHandle): Promise<CheckObservation> => {
+    try {
+      return await options.runners[unit.check.runner].observe({ unit: checkUnit(ctx.input, unit), handle, signal: ctx.signal });
+    } catch (error) {
+      throw asStepError(error);
+    }
+  };
+
+  /** A unit whose check has not started, and must not start now. */
+  const heldBack = async (ctx: StepContext<SweepRunInput>, unit: SweepUnit): Promise<StepOutcome | undefined> => {
+    const suspended = ctx.input.spec.suspend;
+    const pastBudget = unit.check.runner === 'http' && options.clock.now() >= ctx.input.startChecksUntilMs;
+    if (!suspended && !pastBudget) return undefined;
+    if ((await ctx.recordedResult(CHECKS_STEP, 'start', unit.id)) !== undefined) return undefined;
+    return suspended ? wait(HELD_POLL_MS, HELD_WHILE_SUSPENDED) : wait(0, DEFERRED_TO_NEXT_PASS);
+  };
+
+  const runUnit = async (ctx: StepContext<SweepRunInput>, unit: SweepUnit): Promise<StepOutcome> => {
+    const held = await heldBack(ctx, unit);
+    if (held !== undefined) return held;
+    const first = await start(ctx, unit, 'start');
+    if (first.runner === 'http') {
+      const verdict = await observe(ctx, unit, first);
+      return done({ verdict: verdict.state === 'passed' ? 'passed' : verdict.state === 'failed' ? 'failed' : 'errored', ...(verdict.durationMs === undefined ? {} : { durationMs: verdict.durationMs }) } satisfies UnitVerdict, verdict.message);
+    }
+    const recreated = await ctx.recordedResult<CheckHandle>(CHECKS_STEP, 'recreate', unit.id);
+    const handle = recreated ?? first;
+    const jobName = handle.runner === 'job' ? handle.jobName : undefined;
+    const seen = await observe(ctx, unit, handle);
+    const verdict = (state: UnitVerdict['verdict']): UnitVerdict => ({ verdict: state, ...(seen.durationMs === undefined ? {} : { durationMs: seen.durationMs }), ...(jobName === undefined ? {} : { jobName }) });
+    switch (seen.state) {
+      case 'running':
+        return wait(jobPollMs, seen.message);
+      case 'passed':
+      case 'failed':
+      case 'errored':
+        return done(verdict(seen.state), seen.message);
+      case 'missing':
+        if (recreated !== undefined) return done(verdict('errored'), `${seen.message}; it had been created again once already`);
+        await start(ctx, unit, 'recreate');
+        return wait(jobPollMs, `${seen.message}; created it again`);
+    }
+  };
+
+  return defineWorkflow<SweepRunInput>(SWEEP_WORKFLOW, [
+    fanOut<SweepRunInput, SweepUnit>({
+      name: CHECKS_STEP,
+      concurrency: spec.concurrency,
+      failFast: spec.failFast,
+      timeoutMs: longest + CLAIM_MARGIN_MS,
+      units: (input) => input.units,
+      unitFailed: (result) => (result as UnitVerdict | null)?.verdict !== 'passed',
+      run: runUnit,
+    }),
+  ]);
+}
