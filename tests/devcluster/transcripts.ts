@@ -1,0 +1,35 @@
+// Reads the recorded kube-apiserver exchanges (tests/fixtures/kube-apiserver-transcripts/http) and masks what differs per run.
+import { readdirSync, readFileSync } from 'node:fs';
+
+export interface Transcript {
+  readonly title: string;
+  readonly request: { readonly method: string; readonly path: string; readonly headers: Record<string, string>; readonly body: unknown };
+  readonly response: { readonly status: number; readonly headers: Record<string, string | string[]>; readonly body: unknown };
+}
+
+const ROOT = new URL('../fixtures/kube-apiserver-transcripts/http/', import.meta.url);
+
+/** Loads `http/<prefix>-*.json` by its number, e.g. `transcript('16')`. */
+export function transcript(number: string): Transcript {
+  const name = readdirSync(ROOT).find((file) => file.startsWith(`${number}-`));
+  if (name === undefined) throw new Error(`no transcript ${number}`);
+  return JSON.parse(readFileSync(new URL(name, ROOT), 'utf8')) as Transcript;
+}
+
+const VOLATILE = new Set(['uid', 'resourceVersion', 'creationTimestamp', 'deletionTimestamp', 'managedFields', 'lastTransitionTime', 'generateName']);
+
+/**
+ * A copy of an object without what differs between runs and servers: uids, resourceVersions, timestamps,
+ * managedFields; the recorded namespace `transcripts` is replaced by `namespace`.
+ */
+export function masked(value: unknown, namespace = 'transcripts'): unknown {
+  if (Array.isArray(value)) return value.map((item) => masked(item, namespace));
+  if (typeof value === 'string') return value === namespace ? '<ns>' : value.replaceAll(`namespace "${namespace}"`, 'namespace "<ns>"');
+  if (typeof value !== 'object' || value === null) return value;
+  const out: Record<string, unknown> = {};
+  for (const [key, item] of Object.entries(value)) {
+    if (VOLATILE.has(key)) continue;
+    out[key] = masked(item, namespace);
+  }
+  return out;
+}
