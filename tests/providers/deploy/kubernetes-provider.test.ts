@@ -1,0 +1,172 @@
+// The kubernetes provider against a real API server: the embedded devcluster, or the cluster TEST_KUBECONFIG names.
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { deploySpecSchema } from '../../../src/api/deploy.ts';
+import { builtinResources, KubeClient, type KubeObject } from '../../../src/kube/client.ts';
+import { isConflict } from '../../../src/kube/errors.ts';
+import { classifyFailure } from '../../../src/resilience/classify-failure.ts';
+import { systemClock } from '../../../src/resilience/clock.ts';
+import type { DeployPrevious, DeployTarget } from '../../../src/providers/deploy/deploy-provider.ts';
+import { DEPLOY_KEY_ANNOTATION, KubernetesProvider, ROLLBACK_KEY_ANNOTATION, type Deployment } from '../../../src/providers/deploy/kubernetes-provider.ts';
+import { isTargetNotFound, type ProviderError } from '../../../src/providers/provider-error.ts';
+import { SecretMask } from '../../../src/observability/redact.ts';
+import { startCluster, type ClusterHarness } from '../../support/cluster.ts';
+import { captureLogger, rejectionOf } from '../provider-fixtures.ts';
+
+interface Container {
+  readonly name: string;
+  readonly image: string;
+}
+
+let cluster: ClusterHarness;
+let kube: KubeClient;
+let counter = 0;
+
+beforeAll(async () => {
+  cluster = await startCluster({ suite: 'kubernetes-provider' });
+  kube = KubeClient.fromKubeConfig(cluster.kubeConfig);
+});
+afterAll(async () => {
+  kube.close();
+  await cluster.stop();
+});
+
+/** A fresh two-container Deployment; the simulator is held back so only this test changes it. */
+async function createDeployment(): Promise<string> {
+  counter += 1;
+  const name = `web-${counter}`;
+  await kube.create(builtinResources.deployments, {
+    metadata: { name, namespace: cluster.namespace, annotations: { 'devcluster.blackroad.io/delay-ms': '600000' } },
+    spec: {
+      replicas: 2,
+      selector: { matchLabels: { app: name } },
+      template: {
+        metadata: { labels: { app: name } },
+        spec: {
+          containers: [
+            { name: 'app', image: 'ghcr.io/acme/web:1.41.0', ports: [{ containerPort: 80 }] },
+            { name: 'sidecar', image: 'busybox:1.36', command: ['sleep', 'infinity'] },
+          ],
+        },
+      },
+    },
+  } as KubeObject);
+  return name;
+}
+
+function targetFor(deployment: string, container = 'app', image = 'ghcr.io/acme/web:1.42.0'): DeployTarget {
+  return {
+    namespace: cluster.namespace,
+    name: 'web',
+    spec: deploySpecSchema.parse({ service: 'web', version: '1.42.0', provider: { kubernetes: { deployment, container, image } } }),
+  };
+}
+
+async function read(name: string): Promise<Deployment & { spec: { template: { metadata?: { labels?: Record<string, string> }; spec: { containers: Container[] } } } }> {
+  return kube.get(builtinResources.deployments, name, { namespace: cluster.namespace });
+}
+
+describe('KubernetesProvider', () => {
+  let provider: KubernetesProvider;
+  beforeEach(() => {
+    provider = new KubernetesProvider({ kube, clock: systemClock, logger: captureLogger(new SecretMask()).logger });
+  });
+
+  it('records the pod template and the image before anything changes', async () => {
+    const name = await createDeployment();
+    const before = await read(name);
+
+    const recorded = await provider.recordPrevious({ target: targetFor(name) });
+
+    expect(recorded.image).toBe('ghcr.io/acme/web:1.41.0');
+    expect(recorded.podTemplate).toEqual(before.spec.template);
+    expect(recorded.providerRef).toEqual({ provider: 'kubernetes', id: String(before.metadata.generation) });
+  });
+
+  it("sets only the named container's image, with the deploy key, and returns the new generation", async () => {
+    const name = await createDeployment();
+    const before = await read(name);
+
+    const ref = await provider.deploy({ target: targetFor(name), idempotencyKey: 'uid-1/2/deploy' });
+
+    const after = await read(name);
+    expect(after.spec.template.spec.containers.map((container) => [container.name, container.image])).toEqual([
+      ['app', 'ghcr.io/acme/web:1.42.0'],
+      ['sidecar', 'busybox:1.36'],
+    ]);
+    expect(after.metadata.annotations?.[DEPLOY_KEY_ANNOTATION]).toBe('uid-1/2/deploy');
+    expect(after.metadata.generation).toBe((before.metadata.generation ?? 0) + 1);
+    expect(ref).toEqual({ provider: 'kubernetes', id: String(after.metadata.generation) });
+  });
+
+  it('writes nothing when the deploy is repeated with the same key', async () => {
+    const name = await createDeployment();
+    const first = await provider.deploy({ target: targetFor(name), idempotencyKey: 'key-1' });
+    const written = await read(name);
+
+    const second = await provider.deploy({ target: targetFor(name), idempotencyKey: 'key-1' });
+
+    expect(second).toEqual(first);
+    expect((await read(name)).metadata.resourceVersion).toBe(written.metadata.resourceVersion);
+  });
+
+  it('restores the recorded template exactly, once per rollback key', async () => {
+    const name = await createDeployment();
+    const previous: DeployPrevious = { version: '1.41.0', ...(await provider.recordPrevious({ target: targetFor(name) })) };
+    await provider.deploy({ target: targetFor(name), idempotencyKey: 'key-deploy' });
+    // Someone else also changed the template after the deploy; a rollback must not keep it.
+    await kube.patch(builtinResources.deployments, name, { spec: { template: { metadata: { labels: { extra: 'x' } } } } }, { namespace: cluster.namespace });
+
+    const ref = await provider.rollback({ target: targetFor(name), previous, idempotencyKey: 'key-rollback' });
+    const restored = await read(name);
+    const again = await provider.rollback({ target: targetFor(name), previous, idempotencyKey: 'key-rollback' });
+
+    expect(restored.spec.template).toEqual(previous.podTemplate);
+    expect(restored.metadata.annotations?.[ROLLBACK_KEY_ANNOTATION]).toBe('key-rollback');
+    expect(ref).toEqual({ provider: 'kubernetes', id: String(restored.metadata.generation) });
+    expect(again).toEqual(ref);
+    expect((await read(name)).metadata.resourceVersion).toBe(restored.metadata.resourceVersion);
+  });
+
+  it('names a missing Deployment in a terminal InvalidSpec error', async () => {
+    const error = (await rejectionOf(provider.deploy({ target: targetFor('absent'), idempotencyKey: 'key-1' }))) as ProviderError;
+
+    expect(isTargetNotFound(error)).toBe(true);
+    expect(error.code).toBe('InvalidSpec');
+    expect(error.message).toBe(`Deployment ${cluster.namespace}/absent not found`);
+  });
+
+  it('names a missing container, lists the ones there are, and adds none', async () => {
+    const name = await createDeployment();
+    const before = await read(name);
+
+    const error = (await rejectionOf(provider.deploy({ target: targetFor(name, 'worker'), idempotencyKey: 'key-1' }))) as ProviderError;
+
+    expect(isTargetNotFound(error)).toBe(true);
+    expect(error.message).toBe(`container "worker" not found in Deployment ${cluster.namespace}/${name} (it has "app", "sidecar")`);
+    expect((await read(name)).metadata.resourceVersion).toBe(before.metadata.resourceVersion);
+  });
+
+  it('loses to a concurrent writer with a 409 Conflict, which the workflow retries on a fresh read', async () => {
+    const name = await createDeployment();
+    const racing = new KubernetesProvider({
+      kube: {
+        get: kube.get.bind(kube),
+        replace: kube.replace.bind(kube),
+        // Another writer changes the Deployment between the provider's read and its write.
+        patch: async (resource, object, patch, options) => {
+          await kube.patch(builtinResources.deployments, name, { metadata: { labels: { touched: 'yes' } } }, { namespace: cluster.namespace });
+          return kube.patch(resource, object, patch, options);
+        },
+      },
+      clock: systemClock,
+      logger: captureLogger(new SecretMask()).logger,
+    });
+
+    const error = await rejectionOf(racing.deploy({ target: targetFor(name), idempotencyKey: 'key-1' }));
+
+    expect(isConflict(error)).toBe(true);
+    expect(classifyFailure(error).kind).toBe('transient');
+    expect((await read(name)).spec.template.spec.containers[0]?.image).toBe('ghcr.io/acme/web:1.41.0');
+    await expect(provider.deploy({ target: targetFor(name), idempotencyKey: 'key-1' })).resolves.toMatchObject({ provider: 'kubernetes' });
+  });
+});
