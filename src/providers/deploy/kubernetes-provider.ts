@@ -191,20 +191,21 @@ function containerOf(deployment: Deployment, name: string, target: DeployTarget)
 }
 
 /**
- * The state of a Deployment's rollout, as `kubectl rollout status` judges it: a progress deadline exceeded is
- * final; otherwise done once the controller has observed the latest generation and every desired replica is
- * updated and available with no old replica left.
+ * The state of a Deployment's rollout, as `kubectl rollout status` judges it: nothing is known until the
+ * controller has observed the latest generation; then a progress deadline exceeded is final, and the rollout is
+ * done once every desired replica is updated and available with no old replica left.
  */
 export function rolloutOf(deployment: Deployment): RolloutObservation {
   const generation = deployment.metadata.generation ?? 0;
   const status = deployment.status ?? {};
+  // First: until the controller has observed this generation, its conditions speak of an older one.
+  if ((status.observedGeneration ?? 0) < generation) {
+    return { state: 'progressing', message: `waiting for the Deployment controller to observe generation ${generation}` };
+  }
   const progressing = status.conditions?.find((condition) => condition.type === 'Progressing');
   if (progressing?.reason === 'ProgressDeadlineExceeded') {
     const detail = progressing.message === undefined || progressing.message === '' ? '' : `: ${progressing.message}`;
     return { state: 'failed', message: `rollout exceeded its progress deadline${detail}` };
-  }
-  if ((status.observedGeneration ?? 0) < generation) {
-    return { state: 'progressing', message: `waiting for the Deployment controller to observe generation ${generation}` };
   }
   const desired = deployment.spec?.replicas ?? 1;
   const updated = status.updatedReplicas ?? 0;

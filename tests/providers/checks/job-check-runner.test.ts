@@ -6,12 +6,12 @@ import { SWEEP_KIND, sweepSpecSchema } from '../../../src/api/sweep.ts';
 import { builtinResources, KubeClient, type KubeObject, type ResourceDescriptor } from '../../../src/kube/client.ts';
 import { SecretMask } from '../../../src/observability/redact.ts';
 import { systemClock } from '../../../src/resilience/clock.ts';
-import type { CheckUnit, JobCheckHandle } from '../../../src/providers/checks/check-runner.ts';
+import type { CheckObservation, CheckUnit, JobCheckHandle } from '../../../src/providers/checks/check-runner.ts';
 import { checkJobName, SWEEP_UID_LABEL, type Job } from '../../../src/providers/checks/job-check-manifest.ts';
 import { JobCheckRunner } from '../../../src/providers/checks/job-check-runner.ts';
 import { isOwnershipConflict, type ProviderError } from '../../../src/providers/provider-error.ts';
 import { startCluster, type ClusterHarness } from '../../support/cluster.ts';
-import { captureLogger, rejectionOf } from '../provider-fixtures.ts';
+import { captureLogger, eventually, rejectionOf, runSimulator } from '../provider-fixtures.ts';
 
 const SWEEPS: ResourceDescriptor = { group: API_GROUP, version: API_VERSION, plural: 'sweeps', kind: 'Sweep', namespaced: true };
 
@@ -28,18 +28,21 @@ afterAll(async () => {
   await cluster.stop();
 });
 
-const SPEC = {
-  repositories: [{ name: 'api', url: 'https://github.com/acme/api', ref: 'main' }],
-  // The simulator is held back, so the Job stays as the runner created it.
-  checks: [{ name: 'lint', runner: 'job', image: 'node:24', command: ['npm'], args: ['run', 'lint'], annotations: { 'devcluster.blackroad.io/delay-ms': '600000' }, timeoutSeconds: 600 }],
-};
+/** The check's annotations; by default the workload simulator (where it runs) is held back, so the Job stays as created. */
+function specWith(annotations: Record<string, string> = { 'devcluster.blackroad.io/delay-ms': '600000' }) {
+  return {
+    repositories: [{ name: 'api', url: 'https://github.com/acme/api', ref: 'main' }],
+    checks: [{ name: 'lint', runner: 'job', image: 'node:24', command: ['npm'], args: ['run', 'lint'], annotations, timeoutSeconds: 600 }],
+  };
+}
 
 /** A Sweep in the API, so the Jobs have a real owner (a garbage collector deletes Jobs whose owner is gone). */
-async function createSweep(): Promise<CheckUnit> {
+async function createSweep(annotations?: Record<string, string>): Promise<CheckUnit> {
   counter += 1;
   const name = `nightly-${counter}`;
-  const created = await kube.create<KubeObject>(SWEEPS, { apiVersion: `${API_GROUP}/${API_VERSION}`, kind: 'Sweep', metadata: { name, namespace: cluster.namespace }, spec: SPEC } as KubeObject);
-  const spec = sweepSpecSchema.parse(SPEC);
+  const raw = specWith(annotations);
+  const created = await kube.create<KubeObject>(SWEEPS, { apiVersion: `${API_GROUP}/${API_VERSION}`, kind: 'Sweep', metadata: { name, namespace: cluster.namespace }, spec: raw } as KubeObject);
+  const spec = sweepSpecSchema.parse(raw);
   const uid = created.metadata.uid ?? '';
   return {
     sweep: { name, namespace: cluster.namespace, uid },
@@ -114,3 +117,50 @@ describe('JobCheckRunner', () => {
     expect(again.uid).not.toBe(handle.uid);
   });
 });
+
+describe('JobCheckRunner with the workload simulator playing the Job controller', () => {
+  let runner: JobCheckRunner;
+  let stopSimulator: () => Promise<void>;
+  beforeAll(() => {
+    stopSimulator = runSimulator(cluster.kubeConfig);
+    runner = new JobCheckRunner({ kube, clock: systemClock, logger: captureLogger(new SecretMask()).logger });
+  });
+  afterAll(async () => {
+    await stopSimulator();
+  });
+
+  const finished = (observation: CheckObservation): boolean => observation.state !== 'running';
+
+  it('passes a unit whose Job completes, with how long it ran', async () => {
+    const unit = await createSweep({ 'devcluster.blackroad.io/delay-ms': '50' });
+    const handle = await runner.start({ unit, idempotencyKey: 'key-1' });
+
+    const outcome = await eventually(() => runner.observe({ unit, handle }), finished);
+
+    expect(outcome).toMatchObject({ state: 'passed', message: `Job ${(handle as JobCheckHandle).jobName} completed` });
+    expect(outcome.durationMs).toBeGreaterThanOrEqual(0);
+  });
+
+  it('fails a unit whose Job fails', async () => {
+    const unit = await createSweep({ 'devcluster.blackroad.io/delay-ms': '50', 'devcluster.blackroad.io/outcome': 'fail' });
+    const handle = await runner.start({ unit, idempotencyKey: 'key-1' });
+
+    const outcome = await eventually(() => runner.observe({ unit, handle }), finished);
+
+    expect(outcome).toMatchObject({ state: 'failed', message: `Job ${(handle as JobCheckHandle).jobName} failed (BackoffLimitExceeded): Job has reached the specified backoff limit` });
+  });
+
+  it('runs a unit again after its Job was deleted, and the new Job gives the verdict', async () => {
+    const unit = await createSweep({ 'devcluster.blackroad.io/delay-ms': '300' });
+    const handle = (await runner.start({ unit, idempotencyKey: 'key-1' })) as JobCheckHandle;
+    await kube.delete(builtinResources.jobs, handle.jobName, { namespace: cluster.namespace, propagationPolicy: 'Background' });
+
+    const missing = await eventually(() => runner.observe({ unit, handle }), finished);
+    const again = await runner.start({ unit, idempotencyKey: 'key-1/again' });
+    const outcome = await eventually(() => runner.observe({ unit, handle: again }), finished);
+
+    expect(missing.state).toBe('missing');
+    expect(outcome.state).toBe('passed');
+  });
+});
+

@@ -5,12 +5,12 @@ import { builtinResources, KubeClient, type KubeObject } from '../../../src/kube
 import { isConflict } from '../../../src/kube/errors.ts';
 import { classifyFailure } from '../../../src/resilience/classify-failure.ts';
 import { systemClock } from '../../../src/resilience/clock.ts';
-import type { DeployPrevious, DeployTarget } from '../../../src/providers/deploy/deploy-provider.ts';
+import type { DeployPrevious, DeployTarget, RolloutObservation } from '../../../src/providers/deploy/deploy-provider.ts';
 import { DEPLOY_KEY_ANNOTATION, KubernetesProvider, ROLLBACK_KEY_ANNOTATION, type Deployment } from '../../../src/providers/deploy/kubernetes-provider.ts';
 import { isTargetNotFound, type ProviderError } from '../../../src/providers/provider-error.ts';
 import { SecretMask } from '../../../src/observability/redact.ts';
 import { startCluster, type ClusterHarness } from '../../support/cluster.ts';
-import { captureLogger, rejectionOf } from '../provider-fixtures.ts';
+import { captureLogger, eventually, rejectionOf, runSimulator } from '../provider-fixtures.ts';
 
 interface Container {
   readonly name: string;
@@ -30,12 +30,15 @@ afterAll(async () => {
   await cluster.stop();
 });
 
-/** A fresh two-container Deployment; the simulator is held back so only this test changes it. */
-async function createDeployment(): Promise<string> {
+/**
+ * A fresh two-container Deployment. By default the workload simulator (where it runs) is held back, so only the
+ * test changes the Deployment; `annotations` replace that.
+ */
+async function createDeployment(annotations: Record<string, string> = { 'devcluster.blackroad.io/delay-ms': '600000' }): Promise<string> {
   counter += 1;
   const name = `web-${counter}`;
   await kube.create(builtinResources.deployments, {
-    metadata: { name, namespace: cluster.namespace, annotations: { 'devcluster.blackroad.io/delay-ms': '600000' } },
+    metadata: { name, namespace: cluster.namespace, annotations },
     spec: {
       replicas: 2,
       selector: { matchLabels: { app: name } },
@@ -205,3 +208,50 @@ describe('KubernetesProvider', () => {
     expect((await read(name)).spec.template.spec.containers[0]?.image).toBe('ghcr.io/acme/web:1.41.0');
   });
 });
+
+describe('KubernetesProvider with the workload simulator playing the Deployment controller', () => {
+  let provider: KubernetesProvider;
+  let stopSimulator: () => Promise<void>;
+  beforeAll(() => {
+    stopSimulator = runSimulator(cluster.kubeConfig);
+    provider = new KubernetesProvider({ kube, clock: systemClock, logger: captureLogger(new SecretMask()).logger });
+  });
+  afterAll(async () => {
+    await stopSimulator();
+  });
+
+  const settled = (observation: RolloutObservation): boolean => observation.state !== 'progressing';
+
+  it('follows the rollout until every replica is updated and available', async () => {
+    const name = await createDeployment({ 'devcluster.blackroad.io/delay-ms': '500' });
+    const target = targetFor(name);
+    await eventually(() => provider.observe({ target, ref: { provider: 'kubernetes', id: '1' } }), settled);
+
+    const ref = await provider.deploy({ target, idempotencyKey: 'key-1' });
+    const seen: RolloutObservation[] = [await provider.observe({ target, ref })];
+    seen.push(await eventually(() => provider.observe({ target, ref }), settled));
+
+    expect(seen[0]?.state).toBe('progressing');
+    expect(seen[1]).toEqual({ state: 'succeeded', message: '2 of 2 replicas updated and available' });
+  });
+
+  it('fails a rollout whose progress deadline is exceeded, and the rollback to the recorded template rolls out', async () => {
+    const name = await createDeployment({});
+    const target = targetFor(name);
+    await eventually(() => provider.observe({ target, ref: { provider: 'kubernetes', id: '1' } }), settled);
+    const previous: DeployPrevious = { version: '1.41.0', ...(await provider.recordPrevious({ target })) };
+    // The new version is broken: its pods never become available (the simulator reads this from the template).
+    await kube.patch(builtinResources.deployments, name, { spec: { template: { metadata: { annotations: { 'devcluster.blackroad.io/outcome': 'fail', 'devcluster.blackroad.io/delay-ms': '50' } } } } }, { namespace: cluster.namespace });
+
+    const ref = await provider.deploy({ target, idempotencyKey: 'key-deploy' });
+    const failed = await eventually(() => provider.observe({ target, ref }), settled);
+    const rollbackRef = await provider.rollback({ target, previous, current: ref, idempotencyKey: 'key-rollback' });
+    const rolledBack = await eventually(() => provider.observe({ target, ref: rollbackRef as NonNullable<typeof rollbackRef> }), settled);
+
+    expect(failed.state).toBe('failed');
+    expect(failed.message).toMatch(/^rollout exceeded its progress deadline: ReplicaSet "web-\d+-\w+" has timed out progressing\.$/);
+    expect(rolledBack).toEqual({ state: 'succeeded', message: '2 of 2 replicas updated and available' });
+    expect((await read(name)).spec.template.spec.containers[0]?.image).toBe('ghcr.io/acme/web:1.41.0');
+  });
+});
+
