@@ -1,21 +1,25 @@
-// The typed Kubernetes API client: REST verbs and streaming watches over client-node's kubeconfig auth and TLS.
+// The typed Kubernetes API client: REST verbs and streaming watches over kubeconfig auth and TLS.
 //
-// client-node supplies what is hard to get right (kubeconfig files, in-cluster service accounts, exec plugins,
-// token files, client certificates); the HTTP exchange is ours, over node:http(s) with a keep-alive agent, so
-// that watches stream without the informer's limits and every failure becomes a typed error (errors.ts).
+// Kubeconfig files and in-cluster service accounts are read by kubeconfig.ts; client-node's authenticators
+// serve exec plugins and auth providers, loaded only when a kubeconfig uses them. The HTTP exchange is ours,
+// over node:http(s) with a keep-alive agent, so watches stream without the informer's limits and every
+// failure becomes a typed error (errors.ts).
+import { readFileSync } from 'node:fs';
 import http, { type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import https from 'node:https';
-import { KubeConfig, bufferFromFileOrString, type Cluster, type User } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { Counter, type Registry } from 'prom-client';
 import { sleep, systemClock, type Clock } from '../resilience/clock.ts';
-import { apiErrorFromResponse, apiErrorFromStatus, isApiError, isGone, TransportError, type StatusBody } from './errors.ts';
+import { apiErrorFromResponse, apiErrorFromStatus, isApiError, isGone, KubeConfigError, TransportError, type StatusBody } from './errors.ts';
 import { isStatus, type KubeObject, type ObjectList, type WatchEvent } from './kube-object.ts';
+import { inClusterConfig, readKubeConfig, type ClusterConfig, type InClusterSettings, type KubeContextConfig, type UserConfig } from './kubeconfig.ts';
 import { apiVersionOf, collectionPath, objectPath, resourceName, type ResourceDescriptor } from './resource-descriptor.ts';
 
 export type { KubeObject, ObjectList, ObjectMeta, OwnerReference, WatchEvent } from './kube-object.ts';
 export { isStatus, objectKey, parseObjectKey } from './kube-object.ts';
 export type { ResourceDescriptor } from './resource-descriptor.ts';
 export { apiVersionOf, builtinResources, resourceName } from './resource-descriptor.ts';
+export type { InClusterSettings, KubeContextConfig } from './kubeconfig.ts';
 
 export interface KubeClientOptions {
   /** Where `rest_client_requests_total{code,method,host}` is registered; no metrics without one. */
@@ -29,7 +33,7 @@ export interface KubeClientOptions {
   readonly requestTimeoutMs?: number;
   /** Times a 429, or a 5xx with `Retry-After`, is retried after the wait the server asked for (client-go: 10). */
   readonly maxRetries?: number;
-  /** How long credentials from exec plugins and token files are reused before asking client-node again. Default 10 s. */
+  /** How long credentials from token files, exec plugins and auth providers are reused before being read again. Default 10 s. */
   readonly credentialTtlMs?: number;
 }
 
@@ -127,58 +131,84 @@ interface Endpoint {
   readonly agent: http.Agent;
   /** Authorization (and impersonation) headers; `refresh` forces new credentials (after a 401). */
   readonly headers: (refresh: boolean) => Promise<Record<string, string>>;
-  /** Whether credentials can change (exec plugin, token file, auth provider), so a 401 is worth one retry. */
+  /** Whether credentials can change (token file, exec plugin, auth provider), so a 401 is worth one retry. */
   readonly dynamicCredentials: boolean;
+  /** The context's namespace. */
+  readonly namespace: string | undefined;
 }
 
-function endpointFromKubeConfig(kubeConfig: KubeConfig, clock: Clock, credentialTtlMs: number): Endpoint {
-  const cluster = kubeConfig.getCurrentCluster();
-  if (cluster === null) throw new TypeError('the kubeconfig has no current cluster');
-  const user = kubeConfig.getCurrentUser();
+function pem(file: string | undefined, base64: string | undefined): Buffer | undefined {
+  if (file !== undefined) return readFileSync(file);
+  return base64 === undefined ? undefined : Buffer.from(base64, 'base64');
+}
+
+function tlsOptions(cluster: ClusterConfig, user: UserConfig): https.AgentOptions {
+  const options: { -readonly [K in keyof https.AgentOptions]: https.AgentOptions[K] } = {};
+  const ca = pem(cluster.caFile, cluster.caData);
+  if (ca !== undefined) options.ca = ca;
+  const cert = pem(user.certFile, user.certData);
+  if (cert !== undefined) options.cert = cert;
+  const key = pem(user.keyFile, user.keyData);
+  if (key !== undefined) options.key = key;
+  if (cluster.skipTLSVerify) options.rejectUnauthorized = false;
+  if (cluster.tlsServerName !== undefined) options.servername = cluster.tlsServerName;
+  return options;
+}
+
+/** Headers from client-node's authenticators: exec plugins (light module) and auth providers (whole package, loaded only then). */
+async function pluginHeaders(cluster: ClusterConfig, user: UserConfig, fresh: boolean, cache: { exec?: { applyAuthentication(user: never, opts: https.RequestOptions): Promise<void> } }): Promise<Record<string, string>> {
+  const scratch: https.RequestOptions = { headers: {} };
+  if (user.exec !== undefined) {
+    if (cache.exec === undefined || fresh) {
+      const { ExecAuth } = await import('@kubernetes/client-node/dist/exec_auth.js');
+      cache.exec = new ExecAuth();
+    }
+    await cache.exec.applyAuthentication(user as never, scratch);
+  } else {
+    const { KubeConfig: Config } = await import('@kubernetes/client-node');
+    const config = new Config();
+    // Only headers are wanted here; verification off keeps client-node from refusing plain-HTTP servers.
+    config.loadFromOptions({ clusters: [{ ...cluster, skipTLSVerify: true }], users: [user], contexts: [{ name: 'current', cluster: cluster.name, user: user.name }], currentContext: 'current' });
+    await config.applyToHTTPSOptions(scratch);
+  }
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(scratch.headers ?? {})) if (value !== undefined) headers[name.toLowerCase()] = String(value);
+  return headers;
+}
+
+function endpointFromContext(context: KubeContextConfig, clock: Clock, credentialTtlMs: number): Endpoint {
+  const { cluster, user } = context;
+  if (cluster.proxyUrl !== undefined) throw new KubeConfigError(`cluster "${cluster.name}": proxy-url is not supported`);
   const server = new URL(cluster.server);
   const agent = server.protocol === 'https:' ? new https.Agent({ keepAlive: true, ...tlsOptions(cluster, user) }) : new http.Agent({ keepAlive: true });
-
-  // client-node computes headers through the same call that builds its own agent, which refuses plain-HTTP servers
-  // unless TLS verification is off. A copy with verification off serves only to compute headers: our agent above
-  // keeps the kubeconfig's real TLS settings.
-  const credentials = new KubeConfig();
-  credentials.loadFromOptions({
-    clusters: kubeConfig.clusters.map((c) => ({ ...c, skipTLSVerify: true })),
-    users: kubeConfig.users,
-    contexts: kubeConfig.contexts,
-    currentContext: kubeConfig.currentContext,
-  });
-  const dynamicCredentials = user?.exec !== undefined || user?.authProvider !== undefined;
+  const providerTokenFile = user.authProvider?.['name'] === 'tokenFile' ? ((user.authProvider['config'] as { tokenFile?: string } | undefined)?.tokenFile) : undefined;
+  const tokenFile = user.tokenFile ?? providerTokenFile;
+  const plugin = user.exec !== undefined || (user.authProvider !== undefined && providerTokenFile === undefined);
+  const dynamicCredentials = tokenFile !== undefined || plugin;
+  const pluginCache = {};
   let cached: { headers: Record<string, string>; atMs: number } | undefined;
   const headers = async (refresh: boolean): Promise<Record<string, string>> => {
-    const fresh = cached !== undefined && !refresh && (!dynamicCredentials || clock.now() - cached.atMs < credentialTtlMs);
-    if (fresh && cached !== undefined) return cached.headers;
-    const scratch: https.RequestOptions = { headers: {} };
-    await credentials.applyToHTTPSOptions(scratch);
+    if (cached !== undefined && !refresh && (!dynamicCredentials || clock.now() - cached.atMs < credentialTtlMs)) return cached.headers;
     const result: Record<string, string> = {};
-    for (const [name, value] of Object.entries(scratch.headers ?? {})) {
-      if (value !== undefined) result[name.toLowerCase()] = String(value);
-    }
-    if (typeof scratch.auth === 'string' && result['authorization'] === undefined) {
-      result['authorization'] = `Basic ${Buffer.from(scratch.auth).toString('base64')}`;
-    }
+    if (user.impersonateUser !== undefined) result['impersonate-user'] = user.impersonateUser;
+    if (user.token !== undefined) result['authorization'] = `Bearer ${user.token}`;
+    else if (tokenFile !== undefined) result['authorization'] = `Bearer ${readFileSync(tokenFile, 'utf8').trim()}`;
+    else if (user.username !== undefined) result['authorization'] = `Basic ${Buffer.from(`${user.username}:${user.password ?? ''}`).toString('base64')}`;
+    if (plugin) Object.assign(result, await pluginHeaders(cluster, user, refresh, pluginCache));
     cached = { headers: result, atMs: clock.now() };
     return result;
   };
-  return { server, agent, headers, dynamicCredentials };
+  return { server, agent, headers, dynamicCredentials, namespace: context.namespace };
 }
 
-function tlsOptions(cluster: Cluster, user: User | null): https.AgentOptions {
-  const options: { -readonly [K in keyof https.AgentOptions]: https.AgentOptions[K] } = {};
-  const ca = bufferFromFileOrString(cluster.caFile, cluster.caData);
-  if (ca !== null) options.ca = ca;
-  const cert = user === null ? null : bufferFromFileOrString(user.certFile, user.certData);
-  if (cert !== null) options.cert = cert;
-  const key = user === null ? null : bufferFromFileOrString(user.keyFile, user.keyData);
-  if (key !== null) options.key = key;
-  if (cluster.skipTLSVerify === true) options.rejectUnauthorized = false;
-  if (cluster.tlsServerName !== undefined && cluster.tlsServerName !== '') options.servername = cluster.tlsServerName;
-  return options;
+/** The current context of a client-node `KubeConfig`, without loading anything of client-node. */
+function contextOfKubeConfig(kubeConfig: KubeConfig): KubeContextConfig {
+  const cluster = kubeConfig.getCurrentCluster();
+  if (cluster === null) throw new KubeConfigError('the kubeconfig has no current cluster');
+  const user = kubeConfig.getCurrentUser() ?? { name: '' };
+  const namespace = kubeConfig.getContextObject(kubeConfig.getCurrentContext())?.namespace;
+  const strip = <T extends object>(value: T): T => Object.fromEntries(Object.entries(value).filter(([, field]) => field !== undefined && field !== null)) as T;
+  return { cluster: strip({ ...cluster }) as ClusterConfig, user: strip({ ...user }) as UserConfig, ...(namespace === undefined ? {} : { namespace }) };
 }
 
 function requestCounter(registry: Registry): Counter<'code' | 'method' | 'host'> {
@@ -270,17 +300,25 @@ export class KubeClient {
   readonly #requests: Counter<'code' | 'method' | 'host'> | undefined;
   readonly #host: string;
 
-  /** A client for the current context of `kubeConfig` (loaded from a file, in-cluster, or built in code). */
-  static fromKubeConfig(kubeConfig: KubeConfig, options: KubeClientOptions = {}): KubeClient {
+  /** A client for a resolved kubeconfig context (see `kubeconfig.ts`). */
+  static fromContext(context: KubeContextConfig, options: KubeClientOptions = {}): KubeClient {
     const clock = options.clock ?? systemClock;
-    return new KubeClient(endpointFromKubeConfig(kubeConfig, clock, options.credentialTtlMs ?? DEFAULT_CREDENTIAL_TTL_MS), options);
+    return new KubeClient(endpointFromContext(context, clock, options.credentialTtlMs ?? DEFAULT_CREDENTIAL_TTL_MS), options);
   }
 
-  /** A client for the kubeconfig file at `path`. */
-  static fromFile(path: string, options: KubeClientOptions = {}): KubeClient {
-    const kubeConfig = new KubeConfig();
-    kubeConfig.loadFromFile(path);
-    return KubeClient.fromKubeConfig(kubeConfig, options);
+  /** A client for the current context (or `context`) of the kubeconfig file at `path`. */
+  static fromFile(path: string, options: KubeClientOptions & { readonly context?: string } = {}): KubeClient {
+    return KubeClient.fromContext(readKubeConfig(path, options.context), options);
+  }
+
+  /** A client for the pod's service account. */
+  static inCluster(settings: InClusterSettings, options: KubeClientOptions = {}): KubeClient {
+    return KubeClient.fromContext(inClusterConfig(settings), options);
+  }
+
+  /** A client for the current context of a client-node `KubeConfig` (loaded from a file, in-cluster, or built in code). */
+  static fromKubeConfig(kubeConfig: KubeConfig, options: KubeClientOptions = {}): KubeClient {
+    return KubeClient.fromContext(contextOfKubeConfig(kubeConfig), options);
   }
 
   private constructor(endpoint: Endpoint, options: KubeClientOptions) {
@@ -297,6 +335,11 @@ export class KubeClient {
   /** The API server's base URL. */
   get server(): string {
     return this.#endpoint.server.origin;
+  }
+
+  /** The namespace of the kubeconfig context (in-cluster: the pod's), if it names one. */
+  get namespace(): string | undefined {
+    return this.#endpoint.namespace;
   }
 
   async get<T extends KubeObject>(resource: ResourceDescriptor, name: string, options: GetOptions = {}): Promise<T> {

@@ -108,6 +108,11 @@ export class TransportError extends Error {
   override name = 'TransportError';
 }
 
+/** A kubeconfig (or in-cluster service account) that cannot be used: names the file and what is wrong. */
+export class KubeConfigError extends Error {
+  override name = 'KubeConfigError';
+}
+
 export const isApiError = (error: unknown): error is ApiError => error instanceof ApiError;
 export const isBadRequest = (error: unknown): error is BadRequestError => error instanceof BadRequestError;
 export const isUnauthorized = (error: unknown): error is UnauthorizedError => error instanceof UnauthorizedError;
@@ -121,6 +126,7 @@ export const isInvalid = (error: unknown): error is InvalidError => error instan
 export const isTooManyRequests = (error: unknown): error is TooManyRequestsError => error instanceof TooManyRequestsError;
 export const isServerError = (error: unknown): error is ServerError => error instanceof ServerError;
 export const isTransportError = (error: unknown): error is TransportError => error instanceof TransportError;
+export const isKubeConfigError = (error: unknown): error is KubeConfigError => error instanceof KubeConfigError;
 
 /** Parses a `Retry-After` header given in seconds (the only form kube-apiserver sends) or as an HTTP date. */
 export function parseRetryAfterMs(header: string | null | undefined, nowMs: number = Date.now()): number | undefined {
