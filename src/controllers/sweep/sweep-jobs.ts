@@ -4,13 +4,14 @@ import { isNotFound } from '../../kube/errors.ts';
 import type { KubeObject } from '../../kube/kube-object.ts';
 import type { Logger } from '../../observability/logger.ts';
 import { labelValue, RUN_LABEL, type Job } from '../../providers/checks/job-check-manifest.ts';
+import { jobOutcomeOf } from '../../providers/checks/job-check-runner.ts';
 import { OWNER_UID_INDEX, type Store } from '../../runtime/store.ts';
 
 /** Jobs remembered after their deletion, at most this many (the oldest are forgotten first). */
 const DEFAULT_REMEMBERED = 10_000;
 
 function finished(job: Job): boolean {
-  return (job.status?.conditions ?? []).some((condition) => (condition.type === 'Complete' || condition.type === 'Failed') && condition.status === 'True');
+  return jobOutcomeOf(job) !== undefined;
 }
 
 export interface SweepJobsOptions {

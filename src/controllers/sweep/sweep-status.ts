@@ -1,10 +1,18 @@
 // The Sweep's own status: unit records ⇄ status.results, summary, progress, history and the phase they add up to.
 import { RESULT_MESSAGE_MAX_LENGTH, SWEEP_HISTORY_LIMIT, type SweepPhase, type SweepStatus, type UnitResult, type UnitState } from '../../api/sweep.ts';
 import type { WorkflowSnapshot, WorkflowUnit } from '../../workflow/workflow-status-store.ts';
+import { presentedWorkflow } from '../resource-status-store.ts';
+import { withState } from '../resource-state.ts';
+import type { SweepRun } from './sweep-run.ts';
 import { unitId, type SweepUnit } from './sweep-units.ts';
 
 /** The fan-out group of the Sweep workflow, whose units become `status.results`. */
 export const CHECKS_STEP = 'checks';
+
+/** The message of a unit held back while the Sweep is suspended; resuming makes such units due at once. */
+export const HELD_WHILE_SUSPENDED = 'not started: the Sweep is suspended';
+/** The message of an http unit left for the next reconcile, so one reconcile never runs a whole sweep of checks. */
+export const DEFERRED_TO_NEXT_PASS = 'not started yet: this pass has run long enough; the next one starts it';
 
 /** How a unit ended, recorded by the engine as the unit's result. `errored`: no verdict (timeout, Job deleted twice). */
 export interface UnitVerdict {
@@ -63,6 +71,11 @@ const VERDICT_STATE: Record<UnitVerdict['verdict'], UnitState> = { passed: 'Pass
 function between(from: string | undefined, to: string | undefined): number | undefined {
   const ms = Date.parse(to ?? '') - Date.parse(from ?? '');
   return Number.isNaN(ms) ? undefined : Math.min(MAX_DURATION_MS, Math.max(0, ms));
+}
+
+/** Whether a result is a unit whose check is running now (not one held back or deferred before it started). */
+export function isRunning(result: UnitResult): boolean {
+  return result.state === 'Running' && result.message !== HELD_WHILE_SUSPENDED && result.message !== DEFERRED_TO_NEXT_PASS;
 }
 
 /** States of a result that no longer change in its run. */
@@ -202,8 +215,8 @@ function counted(summary: SweepSummary): string {
 export function sweepState(input: { readonly suspended: boolean; readonly snapshot: WorkflowSnapshot | undefined; readonly results: readonly UnitResult[] }): SweepState {
   const { summary, progress, running } = tally(input.results);
   if (input.suspended) {
-    const inFlight = input.results.filter((result) => result.state === 'Running').length;
-    return { phase: 'Suspended', kind: 'suspended', reason: 'Suspended', message: `spec.suspend is true${inFlight > 0 ? `; ${inFlight} units in flight finish` : ''}` };
+    const inFlight = input.results.filter(isRunning).length;
+    return { phase: 'Suspended', kind: 'suspended', reason: 'Suspended', message: `spec.suspend is true${inFlight > 0 ? `; ${inFlight} units in flight finish, no other starts` : ''}` };
   }
   const workflow = input.snapshot?.workflow;
   if (workflow?.finishedAt !== undefined) {
@@ -231,4 +244,42 @@ export function historyAfter(previous: SweepStatus | undefined, nextRunId: strin
   if (previous?.workflow === undefined || previous.workflow.id === nextRunId) return kept;
   const entry = historyEntry(previous);
   return entry === undefined ? kept : [entry, ...(kept ?? [])].slice(0, SWEEP_HISTORY_LIMIT);
+}
+
+/** What a Sweep's status is composed from, besides the current status and the run's snapshot. */
+export interface SweepStatusContext {
+  /** The run's units, in spec order. */
+  readonly units: readonly SweepUnit[];
+  readonly run: SweepRun;
+  readonly suspended: boolean;
+  /** The schedule's next tick; undefined without a schedule or while suspended. */
+  readonly nextScheduleMs: number | undefined;
+  /** The Job a job unit runs in (deterministic), undefined for an http unit. */
+  readonly jobNameOf: (unit: SweepUnit) => string | undefined;
+  readonly generation: number;
+}
+
+/**
+ * The whole status of a Sweep for a run's snapshot: `workflow`, `results` in spec order, `summary`,
+ * `progress`, `history` (the run it replaces pushed in front), `lastScheduleTime` (the tick of the latest
+ * scheduled run), `nextScheduleTime`, and the phase and conditions they add up to. Fields of `current` it
+ * does not own are kept.
+ */
+export function composeSweepStatus(current: SweepStatus | undefined, snapshot: WorkflowSnapshot, context: SweepStatusContext, nowMs: number): SweepStatus {
+  const results = resultsOf(context.units, snapshot.units[CHECKS_STEP] ?? [], context.jobNameOf);
+  const { summary, progress } = tally(results);
+  const history = historyAfter(current, snapshot.workflow.id);
+  const lastScheduleTime = context.run.tickMs === undefined ? current?.lastScheduleTime : new Date(context.run.tickMs).toISOString();
+  const { history: _history, lastScheduleTime: _last, nextScheduleTime: _next, ...kept } = current ?? {};
+  const next: SweepStatus = {
+    ...kept,
+    workflow: presentedWorkflow(snapshot.workflow),
+    results,
+    summary,
+    progress,
+    ...(history === undefined ? {} : { history }),
+    ...(lastScheduleTime === undefined ? {} : { lastScheduleTime }),
+    ...(context.nextScheduleMs === undefined ? {} : { nextScheduleTime: new Date(context.nextScheduleMs).toISOString() }),
+  };
+  return withState(next, sweepState({ suspended: context.suspended, snapshot, results }), context.generation, nowMs);
 }

@@ -1,22 +1,16 @@
 // The Sweep workflow: one fan-out group whose units run a check against a repository through a check runner.
 import type { CheckRunner as CheckRunnerName, SweepSpec } from '../../api/sweep.ts';
 import type { CheckHandle, CheckObservation, CheckRunner, CheckUnit, SweepRef } from '../../providers/checks/check-runner.ts';
-import { isProviderError } from '../../providers/provider-error.ts';
-import { NonRetryableError, RetryableError } from '../../resilience/classify-failure.ts';
 import type { Clock } from '../../resilience/clock.ts';
 import { isIdempotencyHeld } from '../../resilience/idempotency-store.ts';
 import { done, fanOut, wait, type SideEffectOptions, type StepContext, type StepOutcome } from '../../workflow/step.ts';
 import { defineWorkflow, type Workflow } from '../../workflow/workflow.ts';
 import type { SweepRun } from './sweep-run.ts';
-import { CHECKS_STEP, type UnitVerdict } from './sweep-status.ts';
+import { CHECKS_STEP, DEFERRED_TO_NEXT_PASS, HELD_WHILE_SUSPENDED, type UnitVerdict } from './sweep-status.ts';
 import type { SweepUnit } from './sweep-units.ts';
 
 export const SWEEP_WORKFLOW = 'sweep';
 
-/** The message of a unit held back while the Sweep is suspended; resuming makes such units due at once. */
-export const HELD_WHILE_SUSPENDED = 'not started: the Sweep is suspended';
-/** The message of an http unit left for the next reconcile, so one reconcile never runs a whole sweep of checks. */
-export const DEFERRED_TO_NEXT_PASS = 'not started yet: this pass has run long enough; the next one starts it';
 
 /** Bounds creating (or adopting) a unit's Job. */
 const JOB_CALL_TIMEOUT_MS = 10_000;
@@ -63,14 +57,6 @@ export function checkerBreaker(url: string): string {
   }
 }
 
-/** A provider's failure as the engine's retry classes, keeping it as the cause (ADR 009's open consequence). */
-function asStepError(error: unknown): unknown {
-  if (!isProviderError(error)) return error;
-  return error.retryable
-    ? new RetryableError(error.message, { cause: error, ...(error.retryAfterMs === undefined ? {} : { retryAfterMs: error.retryAfterMs }) })
-    : new NonRetryableError(error.message, { cause: error });
-}
-
 function checkUnit(input: SweepRunInput, unit: SweepUnit): CheckUnit {
   return { sweep: input.sweep, runId: input.run.runId, repository: unit.repository, check: unit.check, ttlSecondsAfterFinished: input.spec.ttlSecondsAfterFinished };
 }
@@ -98,10 +84,8 @@ export function sweepWorkflow(spec: SweepSpec, options: SweepWorkflowOptions): W
   /** Starts (or finds) a unit's check under the side effect `name`; the result is recorded for the run. */
   const start = async (ctx: StepContext<SweepRunInput>, unit: SweepUnit, name: 'start' | 'recreate'): Promise<CheckHandle> => {
     const runner = options.runners[unit.check.runner];
-    const call = (key: string, signal: AbortSignal | undefined): Promise<CheckHandle> =>
-      runner.start({ unit: checkUnit(ctx.input, unit), idempotencyKey: key, ...(signal === undefined ? {} : { signal }) }).catch((error: unknown) => {
-        throw asStepError(error);
-      });
+    // Runner errors are the engine's retryable or non-retryable classes already (ADR 009), so the breaker counts a 5xx, not a 4xx.
+    const call = (key: string, signal: AbortSignal | undefined): Promise<CheckHandle> => runner.start({ unit: checkUnit(ctx.input, unit), idempotencyKey: key, ...(signal === undefined ? {} : { signal }) });
     const timeoutMs = callTimeoutMs(unit);
     const sideEffect: SideEffectOptions = { timeoutMs, claimTtlMs: timeoutMs + CLAIM_MARGIN_MS, ...(unit.check.runner === 'http' && unit.check.url !== undefined ? { breaker: checkerBreaker(unit.check.url) } : {}) };
     try {
@@ -114,13 +98,8 @@ export function sweepWorkflow(spec: SweepSpec, options: SweepWorkflowOptions): W
     }
   };
 
-  const observe = async (ctx: StepContext<SweepRunInput>, unit: SweepUnit, handle: CheckHandle): Promise<CheckObservation> => {
-    try {
-      return await options.runners[unit.check.runner].observe({ unit: checkUnit(ctx.input, unit), handle, signal: ctx.signal });
-    } catch (error) {
-      throw asStepError(error);
-    }
-  };
+  const observe = (ctx: StepContext<SweepRunInput>, unit: SweepUnit, handle: CheckHandle): Promise<CheckObservation> =>
+    options.runners[unit.check.runner].observe({ unit: checkUnit(ctx.input, unit), handle, signal: ctx.signal });
 
   /** A unit whose check has not started, and must not start now. */
   const heldBack = async (ctx: StepContext<SweepRunInput>, unit: SweepUnit): Promise<StepOutcome | undefined> => {

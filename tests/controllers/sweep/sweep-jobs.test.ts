@@ -36,10 +36,11 @@ class JobsApi {
     return Promise.resolve(object);
   }
 
-  delete(_resource: unknown, name: string, options: { propagationPolicy?: string; preconditions?: { uid?: string } } = {}): Promise<KubeObject> {
+  delete<T extends KubeObject>(_resource: unknown, name: string, options: { propagationPolicy?: string; preconditions?: { uid?: string } } = {}): Promise<T> {
     this.calls.push(`delete ${name} ${options.propagationPolicy ?? ''} ${options.preconditions?.uid ?? ''}`);
-    if (!this.jobs.delete(name)) return Promise.reject(new NotFoundError(404, 'NotFound', `jobs.batch "${name}" not found`));
-    return Promise.resolve({ metadata: { name } });
+    const job = this.jobs.get(name);
+    if (job === undefined || !this.jobs.delete(name)) return Promise.reject(new NotFoundError(404, 'NotFound', `jobs.batch "${name}" not found`));
+    return Promise.resolve(job as unknown as T);
   }
 }
 

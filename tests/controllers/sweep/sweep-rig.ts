@@ -1,9 +1,9 @@
 // Drives the Sweep workflow as its controller does, on a manual clock, with an in-memory Job API and status.
 import { sweepSpecSchema, sweepStatusSchema, type SweepSpec, type SweepStatus } from '../../../src/api/sweep.ts';
 import { sweepRun, workHash, type SweepRun } from '../../../src/controllers/sweep/sweep-run.ts';
-import { CHECKS_STEP, resultsOf, snapshotOf, withUnitsDue } from '../../../src/controllers/sweep/sweep-status.ts';
+import { CHECKS_STEP, HELD_WHILE_SUSPENDED, resultsOf, snapshotOf, withUnitsDue } from '../../../src/controllers/sweep/sweep-status.ts';
 import { sweepUnits } from '../../../src/controllers/sweep/sweep-units.ts';
-import { HELD_WHILE_SUSPENDED, sweepWorkflow, type SweepRunInput } from '../../../src/controllers/sweep/sweep-workflow.ts';
+import { sweepWorkflow, type SweepRunInput } from '../../../src/controllers/sweep/sweep-workflow.ts';
 import { AlreadyExistsError, NotFoundError } from '../../../src/kube/errors.ts';
 import type { KubeObject } from '../../../src/kube/kube-object.ts';
 import { createLogger } from '../../../src/observability/logger.ts';

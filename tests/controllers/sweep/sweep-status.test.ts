@@ -165,7 +165,7 @@ describe('summary, progress and phase', () => {
       phase: 'Suspended',
       kind: 'suspended',
       reason: 'Suspended',
-      message: 'spec.suspend is true; 1 units in flight finish',
+      message: 'spec.suspend is true; 1 units in flight finish, no other starts',
     });
   });
 });

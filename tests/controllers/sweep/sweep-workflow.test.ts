@@ -1,7 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { sweepRun, workHash } from '../../../src/controllers/sweep/sweep-run.ts';
-import { tally } from '../../../src/controllers/sweep/sweep-status.ts';
-import { DEFERRED_TO_NEXT_PASS, HELD_WHILE_SUSPENDED } from '../../../src/controllers/sweep/sweep-workflow.ts';
+import { DEFERRED_TO_NEXT_PASS, HELD_WHILE_SUSPENDED, tally } from '../../../src/controllers/sweep/sweep-status.ts';
 import { createLogger } from '../../../src/observability/logger.ts';
 import { HttpCheckRunner } from '../../../src/providers/checks/http-check-runner.ts';
 import { IDEMPOTENCY_KEY_ANNOTATION, REPOSITORY_LABEL, CHECK_LABEL } from '../../../src/providers/checks/job-check-manifest.ts';

@@ -1,0 +1,138 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { ClusterHarness } from '../../support/cluster.ts';
+import { startSweepOperator, type SweepOperator } from './sweep-operator.ts';
+import { createSweep, finished, finishJob, JOBS_PATH, JobWatch, startSweepCluster, waitForSweep } from './sweep-suite.ts';
+
+const SIMULATOR = 'devcluster.blackroad.io';
+
+let cluster: ClusterHarness;
+let stopCluster: () => Promise<void>;
+let operator: SweepOperator | undefined;
+let watch: JobWatch | undefined;
+
+beforeAll(async () => {
+  ({ cluster, stop: stopCluster } = await startSweepCluster('sweep-jobs'));
+});
+afterEach(async () => {
+  await watch?.stop();
+  await operator?.stop();
+  watch = undefined;
+  operator = undefined;
+});
+afterAll(async () => {
+  await stopCluster();
+});
+
+/** How the test finishes each `audit` Job: repository index % 5 == 0 fails, % 7 == 0 times out, the rest complete. */
+function auditOutcome(index: number): 'Failed' | 'DeadlineExceeded' | 'Complete' {
+  if (index % 5 === 0) return 'Failed';
+  if (index % 7 === 0) return 'DeadlineExceeded';
+  return 'Complete';
+}
+
+describe('a Sweep of Jobs against the API server', () => {
+  it('100 repositories × 3 checks at concurrency 10: never more than 10 Jobs running, results and summary exact', async () => {
+    watch = await JobWatch.start(cluster);
+    const finishing: Promise<void>[] = [];
+    watch.onCreated = ({ name, repository, check }) => {
+      if (check === 'audit') finishing.push(finishJob(cluster, name, auditOutcome(Number(repository.slice('repo-'.length)))));
+    };
+    operator = await startSweepOperator(cluster.kubeconfigPath, { namespace: cluster.namespace });
+    const repositories = Array.from({ length: 100 }, (_, i) => ({ name: `repo-${i}`, url: `https://github.com/acme/repo-${i}` }));
+    await createSweep(cluster, 'fleet', {
+      repositories,
+      checks: [
+        { name: 'lint', runner: 'job', image: 'node:24', annotations: { [`${SIMULATOR}/outcome`]: 'succeed', [`${SIMULATOR}/delay-ms`]: '20' } },
+        { name: 'test', runner: 'job', image: 'node:24', annotations: { [`${SIMULATOR}/outcome`]: 'fail', [`${SIMULATOR}/delay-ms`]: '20' } },
+        // The simulator would take ten minutes; the test finishes these Jobs itself, each repository its own way.
+        { name: 'audit', runner: 'job', image: 'node:24', annotations: { [`${SIMULATOR}/delay-ms`]: '600000' } },
+      ],
+      concurrency: 10,
+    });
+
+    const done = await waitForSweep(cluster, 'fleet', finished, 120_000);
+    await Promise.all(finishing);
+    const status = done.status;
+    expect(watch.peakActive).toBeLessThanOrEqual(10);
+    expect(watch.peakActive).toBeGreaterThanOrEqual(5);
+    expect(watch.created).toHaveLength(300);
+    expect(new Set(watch.created).size).toBe(300);
+
+    const expected = repositories.flatMap((repository, index) => [
+      `${repository.name}/lint=Passed`,
+      `${repository.name}/test=Failed`,
+      `${repository.name}/audit=${{ Complete: 'Passed', Failed: 'Failed', DeadlineExceeded: 'Errored' }[auditOutcome(index)]}`,
+    ]);
+    expect(status?.results?.map((r) => `${r.repository}/${r.check}=${r.state}`)).toEqual(expected);
+    const auditFailed = repositories.filter((_, i) => auditOutcome(i) === 'Failed').length;
+    const auditErrored = repositories.filter((_, i) => auditOutcome(i) === 'DeadlineExceeded').length;
+    expect(status?.summary).toEqual({ passed: 100 + (100 - auditFailed - auditErrored), failed: 100 + auditFailed, errored: auditErrored, skipped: 0 });
+    expect(status?.progress).toEqual({ total: 300, completed: 300, text: '300/300' });
+    expect(status?.phase).toBe('Failed');
+    expect(status?.conditions?.find((c) => c.type === 'Stalled')).toMatchObject({ status: 'True', reason: 'ChecksFailed' });
+    expect(status?.conditions?.find((c) => c.type === 'Ready')).toMatchObject({ status: 'False' });
+    expect(status?.results?.every((r) => r.attempts === 1 && r.jobName !== undefined && r.durationMs !== undefined)).toBe(true);
+    expect(status?.results?.find((r) => r.state === 'Errored')?.message).toMatch(/timed out/);
+    expect(status?.observedGeneration).toBe(done.metadata.generation);
+  }, 150_000);
+
+  it('with failFast, no unit starts after the first failure is seen, and the units never started are skipped', async () => {
+    watch = await JobWatch.start(cluster);
+    operator = await startSweepOperator(cluster.kubeconfigPath, { namespace: cluster.namespace });
+    const repositories = Array.from({ length: 10 }, (_, i) => ({ name: `ff-${i}`, url: `https://github.com/acme/ff-${i}` }));
+    await createSweep(cluster, 'fail-fast', {
+      repositories,
+      checks: [
+        { name: 'lint', runner: 'job', image: 'node:24', annotations: { [`${SIMULATOR}/delay-ms`]: '50' } },
+        { name: 'test', runner: 'job', image: 'node:24', annotations: { [`${SIMULATOR}/outcome`]: 'fail', [`${SIMULATOR}/delay-ms`]: '50' } },
+      ],
+      concurrency: 2,
+      failFast: true,
+    });
+    const done = await waitForSweep(cluster, 'fail-fast', finished, 60_000);
+    const results = done.status?.results ?? [];
+    const started = results.filter((r) => r.state !== 'Skipped');
+    // ff-0/lint and ff-0/test start together; at most the next unit starts in the same pass as the failure.
+    expect(started.length).toBeGreaterThanOrEqual(2);
+    expect(started.length).toBeLessThanOrEqual(4);
+    expect(watch.created).toHaveLength(started.length);
+    expect(results.slice(0, started.length).map((r) => r.state)).toContain('Failed');
+    expect(results.slice(started.length).every((r) => r.state === 'Skipped' && r.attempts === 0 && /fail-fast/.test(r.message ?? ''))).toBe(true);
+    expect(done.status?.summary?.skipped).toBe(20 - started.length);
+    expect(done.status?.phase).toBe('Failed');
+  }, 90_000);
+
+  it('a Job deleted by someone else is created again once; deleted a second time, its unit is errored', async () => {
+    watch = await JobWatch.start(cluster);
+    const deletions = new Map<string, number>();
+    const remove = async (name: string): Promise<void> => {
+      const deleted = await cluster.request('DELETE', `${JOBS_PATH(cluster.namespace)}/${name}`, { body: { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: 'Background' } });
+      if (deleted.status !== 200 && deleted.status !== 202) throw new Error(`deleting Job ${name}: ${deleted.status} ${deleted.text}`);
+    };
+    const acting: Promise<void>[] = [];
+    watch.onCreated = ({ name, repository }) => {
+      const count = (deletions.get(name) ?? 0) + 1;
+      deletions.set(name, count);
+      // twice-deleted loses both of its Jobs; once-deleted loses its first, and its second one passes.
+      if (repository === 'twice-deleted' || count === 1) acting.push(remove(name));
+      else acting.push(finishJob(cluster, name, 'Complete'));
+    };
+    operator = await startSweepOperator(cluster.kubeconfigPath, { namespace: cluster.namespace });
+    await createSweep(cluster, 'deleted-jobs', {
+      repositories: [
+        { name: 'twice-deleted', url: 'https://github.com/acme/a' },
+        { name: 'once-deleted', url: 'https://github.com/acme/b' },
+      ],
+      checks: [{ name: 'lint', runner: 'job', image: 'node:24', annotations: { [`${SIMULATOR}/delay-ms`]: '600000' } }],
+      concurrency: 2,
+    });
+    const done = await waitForSweep(cluster, 'deleted-jobs', finished, 60_000);
+    await Promise.all(acting);
+    const [twice, once] = done.status?.results ?? [];
+    expect(twice).toMatchObject({ repository: 'twice-deleted', state: 'Errored', attempts: 1, message: expect.stringMatching(/not found; it had been created again once already/) as unknown });
+    expect(once).toMatchObject({ repository: 'once-deleted', state: 'Passed', attempts: 1 });
+    // Each unit's Job name was created exactly twice: the first, and the one created again.
+    expect([...deletions.values()]).toEqual([2, 2]);
+    expect(watch.created).toHaveLength(4);
+  }, 90_000);
+});
