@@ -20,7 +20,7 @@ import { SweepAnnouncer, sweepChanges } from './sweep-events.ts';
 import type { SweepJobs } from './sweep-jobs.ts';
 import type { SweepMetrics } from './sweep-metrics.ts';
 import { SWEEP_TYPE, SWEEPS, sweepSpecOf, type SweepObject } from './sweep-resource.ts';
-import { planRun, runWorkflowId, type SweepRun } from './sweep-run.ts';
+import { planRun, runWorkflowId, scheduleAfter, type SweepRun } from './sweep-run.ts';
 import { composeSweepStatus, HELD_WHILE_SUSPENDED, snapshotOf, sweepState, tally, withUnitsDue, type SweepStatusContext } from './sweep-status.ts';
 import { sweepUnits, type SweepUnit } from './sweep-units.ts';
 import { sweepWorkflow, type SweepRunInput } from './sweep-workflow.ts';
@@ -156,8 +156,13 @@ export class SweepReconciler implements Reconciler<SweepObject> {
 
     const { result, status } = await this.#advance(object, run, spec, nextScheduleMs, context);
     if (result.state === 'running') return Action.requeueAfter(Math.max(1, result.requeueAfterMs));
-    // A finished run waits for the schedule's next tick; without one, a run that failed now is a terminal error.
-    if (nextScheduleMs !== undefined) return Action.requeueAfter(Math.max(1, nextScheduleMs - clock.now()));
+    if (schedule !== undefined && !spec.suspend) {
+      // A finished run waits for the schedule: at once when a tick came while it ran, else until the next one.
+      const decision = scheduleAfter(run, result.snapshot.workflow.startedAt, schedule, clock.now());
+      if (decision.dueMs !== undefined) return Action.requeueAfter(1);
+      if (decision.nextMs !== undefined) return Action.requeueAfter(Math.max(1, decision.nextMs - clock.now()));
+    }
+    // Without a schedule, a run that failed in this reconcile is a terminal error (Stalled is written already).
     return outcomeAction(snapshotOf(object.status), result, sweepState({ suspended: spec.suspend, snapshot: result.snapshot, results: status?.results ?? [] }));
   }
 

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import type { SweepSpec } from '../../api/sweep.ts';
 import { canonicalJson } from '../../events/canonical-json.ts';
 import { workflowRunId } from '../../workflow/workflow.ts';
-import type { SweepSchedule } from './sweep-schedule.ts';
+import type { ScheduleDecision, SweepSchedule } from './sweep-schedule.ts';
 
 const WORK_HASH_LENGTH = 10;
 const LABEL = /^([0-9a-f]{10})(?:-(\d{8}T\d{4}Z))?$/;
@@ -66,6 +66,15 @@ export function runWorkflowId(uid: string, run: SweepRun): string {
   return workflowRunId({ uid, generation: run.generation }, run.label);
 }
 
+/**
+ * The schedule's decision at `nowMs` for ticks after `run`: those after its own tick, or after its start
+ * (`startedAt`) for a run a spec change started.
+ */
+export function scheduleAfter(run: SweepRun, startedAt: string | undefined, schedule: SweepSchedule, nowMs: number): ScheduleDecision {
+  const sinceMs = run.tickMs ?? Date.parse(startedAt ?? '');
+  return schedule.decide(Number.isNaN(sinceMs) ? nowMs : sinceMs, nowMs);
+}
+
 /** What a reconcile is about to do. */
 export type RunPlan =
   /** Carry on with the run in status (unfinished, or finished and waiting for the next tick). */
@@ -101,8 +110,7 @@ export function planRun(input: RunPlanInput): RunPlan {
     return suspended ? { kind: 'idle' } : { kind: 'start', run: sweepRun(input.generation, hash), reason: 'spec', missedTicks: 0 };
   }
   if (input.workflow?.finishedAt === undefined || suspended || input.schedule === undefined) return { kind: 'continue', run: current };
-  const sinceMs = current.tickMs ?? Date.parse(input.workflow.startedAt ?? '');
-  const decision = input.schedule.decide(Number.isNaN(sinceMs) ? input.nowMs : sinceMs, input.nowMs);
+  const decision = scheduleAfter(current, input.workflow.startedAt, input.schedule, input.nowMs);
   if (decision.dueMs === undefined) return { kind: 'continue', run: current };
   return { kind: 'start', run: sweepRun(input.generation, hash, decision.dueMs), reason: 'schedule', missedTicks: decision.missed };
 }

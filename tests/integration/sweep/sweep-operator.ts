@@ -15,7 +15,7 @@ import { SecretMask } from '../../../src/observability/redact.ts';
 import { SecretReader } from '../../../src/providers/secret-reader.ts';
 import { exponentialBackoff } from '../../../src/resilience/backoff.ts';
 import { CircuitBreakerRegistry } from '../../../src/resilience/circuit-breaker-registry.ts';
-import { systemClock } from '../../../src/resilience/clock.ts';
+import { systemClock, type Clock } from '../../../src/resilience/clock.ts';
 import { IdempotencyMemoryStore } from '../../../src/resilience/idempotency-memory-store.ts';
 import { IdempotencyRedisStore, REDIS_CLIENT_OPTIONS } from '../../../src/resilience/idempotency-redis-store.ts';
 import type { IdempotencyStore } from '../../../src/resilience/idempotency-store.ts';
@@ -39,16 +39,22 @@ export interface SweepOperator {
 }
 
 /** Retries quick enough for tests: 4 attempts, 100 ms then doubling, no jitter. */
-function testRetry(name: string): RetryPolicy {
-  return new RetryPolicy({ name, maxAttempts: 4, backoff: exponentialBackoff({ initialDelayMs: 100, maxDelayMs: 1_000, jitter: 'none' }), maxInCallWaitMs: 0, clock: systemClock });
+function testRetry(name: string, clock: Clock): RetryPolicy {
+  return new RetryPolicy({ name, maxAttempts: 4, backoff: exponentialBackoff({ initialDelayMs: 100, maxDelayMs: 1_000, jitter: 'none' }), maxInCallWaitMs: 0, clock });
 }
 
-/** Starts a manager running the Sweep controller (no leader election) on the namespace of `kubeconfigPath`'s cluster. */
-export async function startSweepOperator(kubeconfigPath: string, options: SweepOperatorOptions): Promise<SweepOperator> {
-  const clock = systemClock;
+export interface SweepContextOptions {
+  readonly clock?: Clock;
+  readonly redis?: SweepOperatorOptions['redis'];
+}
+
+/** What the composition root hands the Sweep controller, built for a test: memory stores unless `redis` is given. */
+export async function createSweepContext(kubeconfigPath: string, options: SweepContextOptions = {}): Promise<{ context: ControllerContext; bus: EventBus; close: () => Promise<void> }> {
+  const clock = options.clock ?? systemClock;
   const logger = createLogger({ level: 'silent' });
   const registry = createMetricsRegistry({ processMetrics: false });
-  const client = KubeClient.fromFile(kubeconfigPath, { registry, clock, fieldManager: 'blackroad-os-operator' });
+  // The client's own retries wait on real time, whatever clock the controller is tested on.
+  const client = KubeClient.fromFile(kubeconfigPath, { registry, clock: systemClock, fieldManager: 'blackroad-os-operator' });
   const breakers = new CircuitBreakerRegistry({ clock });
   const bus = new EventBus({ clock, logger, registry });
   const events = new DomainEvents(bus);
@@ -81,11 +87,26 @@ export async function startSweepOperator(kubeconfigPath: string, options: SweepO
     audit: new AuditLog({ store: new MemoryAuditStore(), events, clock, logger, registry }),
     secrets: new SecretReader({ kube: client, mask: secretMask }),
     secretMask,
-    retry: { default: testRetry('default'), critical: testRetry('critical') },
+    retry: { default: testRetry('default', clock), critical: testRetry('critical', clock) },
     fetch: (url, init) => fetch(url, init),
     identity: 'sweep-test',
     fieldManager: 'blackroad-os-operator',
   };
+  return {
+    context,
+    bus,
+    close: async () => {
+      await bus.close(1_000);
+      client.close();
+      redis?.disconnect();
+    },
+  };
+}
+
+/** Starts a manager running the Sweep controller (no leader election) on the namespace of `kubeconfigPath`'s cluster. */
+export async function startSweepOperator(kubeconfigPath: string, options: SweepOperatorOptions): Promise<SweepOperator> {
+  const { context, bus, close } = await createSweepContext(kubeconfigPath, options.redis === undefined ? {} : { redis: options.redis });
+  const { client, clock, logger, registry } = context;
   const manager = new Manager({ client, clock, logger, metrics: new RuntimeMetrics(registry), namespace: options.namespace, shutdownTimeoutMs: 5_000 });
   const controller = new SweepController(context, options.controller ?? { tuning: { jobPollMs: 5_000 } });
   controller.register(manager, { namespace: options.namespace, workers: options.workers ?? 4, resyncPeriodMs: 36_000_000 });
@@ -97,9 +118,7 @@ export async function startSweepOperator(kubeconfigPath: string, options: SweepO
     stop: async () => {
       stopping.abort();
       await running;
-      await bus.close(1_000);
-      client.close();
-      redis?.disconnect();
+      await close();
     },
   };
 }
