@@ -37,6 +37,8 @@ export interface FakeChecker {
   readonly totalCalls: number;
   /** Bodies of the correctly signed requests, in order. */
   readonly requests: readonly CheckRequestBody[];
+  /** The same requests with the `Idempotency-Key` each carried. */
+  readonly keyed: readonly { readonly idempotencyKey: string; readonly body: CheckRequestBody }[];
   readonly rejectedSignatures: number;
   /** Requests being answered now, and the most there ever were at once. */
   readonly inFlight: number;
@@ -49,6 +51,7 @@ export async function startFakeChecker(options: { readonly key: string; readonly
   const verdicts = new Map<string, CheckerVerdict>();
   const calls = new Map<string, number>();
   const requests: CheckRequestBody[] = [];
+  const keyed: { idempotencyKey: string; body: CheckRequestBody }[] = [];
   const misbehaviours: CheckerMisbehaviour[] = [];
   let rejectedSignatures = 0;
   let maxInFlight = 0;
@@ -95,6 +98,7 @@ export async function startFakeChecker(options: { readonly key: string; readonly
     const key = headerOf(request, 'idempotency-key') ?? '';
     calls.set(key, (calls.get(key) ?? 0) + 1);
     requests.push(body);
+    keyed.push({ idempotencyKey: key, body });
     maxInFlight = Math.max(maxInFlight, server.inFlight);
     const misbehaviour = misbehaviours.shift();
     if (misbehaviour === 'hang') return;
@@ -117,6 +121,7 @@ export async function startFakeChecker(options: { readonly key: string; readonly
       return requests.length;
     },
     requests,
+    keyed,
     get rejectedSignatures() {
       return rejectedSignatures;
     },
