@@ -24,8 +24,12 @@ const utf8 = (text: string): Buffer => der(0x0c, Buffer.from(text, 'utf8'));
 const bool = (value: boolean): Buffer => der(0x01, Buffer.from([value ? 0xff : 0]));
 const explicit = (tag: number, content: Buffer): Buffer => der(0xa0 | tag, content);
 
-function integer(bytes: Buffer): Buffer {
-  return der(0x02, (bytes[0] ?? 0) & 0x80 ? Buffer.concat([Buffer.from([0]), bytes]) : bytes);
+/** A DER INTEGER of an unsigned big-endian value: minimal (no leading zero bytes) and positive. */
+export function integer(bytes: Buffer): Buffer {
+  let start = 0;
+  while (start < bytes.length - 1 && bytes[start] === 0) start += 1;
+  const minimal = bytes.subarray(start);
+  return der(0x02, (minimal[0] ?? 0) & 0x80 ? Buffer.concat([Buffer.from([0]), minimal]) : minimal);
 }
 
 function oid(dotted: string): Buffer {

@@ -1,8 +1,10 @@
 // Errors of deploy providers, check runners and the Secret reader: typed, each either retryable or terminal.
 //
-// The workflow's retry classification reads `retryable` and `retryAfterMs`; the controller maps `code`
-// `InvalidSpec` to `Stalled` with reason `InvalidSpec`. Kubernetes API errors (`kube/errors.ts`) are not
-// wrapped: they are classed already.
+// Retryable failures are `RetryableError`s and terminal ones `NonRetryableError`s, the classes the workflow's
+// `classifyFailure` reads (with `retryAfterMs`); every one also carries `code`, `dependency`, `retryable` and
+// `httpStatus`. The controller maps `code` `InvalidSpec` to `Stalled` with reason `InvalidSpec`. Kubernetes API
+// errors (`kube/errors.ts`) are not wrapped: they are classed already.
+import { NonRetryableError, RetryableError } from '../resilience/classify-failure.ts';
 
 export type ProviderErrorCode = 'Unavailable' | 'Rejected' | 'InvalidResponse' | 'InvalidSpec' | 'NoRollbackTarget' | 'Conflict';
 
@@ -14,59 +16,75 @@ export interface ProviderErrorOptions {
   readonly httpStatus?: number;
 }
 
-/** Any failure of a provider, runner or Secret read. Use the subclasses; `retryable` is fixed by the class. */
-export class ProviderError extends Error {
-  override name = 'ProviderError';
+/** What every provider error carries, whichever side of retryable it is on. */
+export interface ProviderErrorFields {
   readonly code: ProviderErrorCode;
-  /** What was called: `railway`, `webhook`, `kubernetes`, `checker`, `health`, `secrets`. */
+  /** What was called: `railway`, `webhook`, `kubernetes`, `checker`, `job`, `health endpoint`, `secrets`. */
   readonly dependency: string;
   readonly retryable: boolean;
   readonly retryAfterMs: number | undefined;
   readonly httpStatus: number | undefined;
+}
 
-  protected constructor(code: ProviderErrorCode, retryable: boolean, dependency: string, message: string, options: ProviderErrorOptions = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.code = code;
-    this.retryable = retryable;
+/** The dependency could not answer now: network failure, timeout, 408, 429, 5xx. Worth retrying. */
+export class ProviderUnavailableError extends RetryableError implements ProviderErrorFields {
+  override name = 'ProviderUnavailableError';
+  readonly code = 'Unavailable' as const;
+  readonly dependency: string;
+  readonly retryable = true as const;
+  readonly httpStatus: number | undefined;
+
+  constructor(dependency: string, message: string, options: ProviderErrorOptions = {}) {
+    super(message, { ...(options.cause === undefined ? {} : { cause: options.cause }), ...(options.retryAfterMs === undefined ? {} : { retryAfterMs: options.retryAfterMs }) });
     this.dependency = dependency;
-    this.retryAfterMs = options.retryAfterMs;
     this.httpStatus = options.httpStatus;
   }
 }
 
-/** The dependency could not answer now: network failure, timeout, 408, 429, 5xx. Worth retrying. */
-export class ProviderUnavailableError extends ProviderError {
-  override name = 'ProviderUnavailableError';
+/** Base of the provider errors no retry can help. Use the subclasses. */
+export class TerminalProviderError extends NonRetryableError implements ProviderErrorFields {
+  override name = 'TerminalProviderError';
+  readonly code: ProviderErrorCode;
+  readonly dependency: string;
+  readonly retryable = false as const;
+  readonly retryAfterMs = undefined;
+  readonly httpStatus: number | undefined;
 
-  constructor(dependency: string, message: string, options: ProviderErrorOptions = {}) {
-    super('Unavailable', true, dependency, message, options);
+  protected constructor(code: ProviderErrorCode, dependency: string, message: string, options: ProviderErrorOptions = {}) {
+    super(message, options.cause === undefined ? {} : { cause: options.cause });
+    this.code = code;
+    this.dependency = dependency;
+    this.httpStatus = options.httpStatus;
   }
 }
 
+/** Any provider error. */
+export type ProviderError = ProviderUnavailableError | TerminalProviderError;
+
 /** The dependency refused the request (4xx, a GraphQL error, a redirect): the same request fails again. */
-export class ProviderRejectedError extends ProviderError {
+export class ProviderRejectedError extends TerminalProviderError {
   override name = 'ProviderRejectedError';
 
   constructor(dependency: string, message: string, options: ProviderErrorOptions = {}) {
-    super('Rejected', false, dependency, message, options);
+    super('Rejected', dependency, message, options);
   }
 }
 
 /** The dependency answered outside the protocol: not JSON, a missing field, an unknown value. */
-export class InvalidResponseError extends ProviderError {
+export class InvalidResponseError extends TerminalProviderError {
   override name = 'InvalidResponseError';
 
   constructor(dependency: string, message: string, options: ProviderErrorOptions = {}) {
-    super('InvalidResponse', false, dependency, message, options);
+    super('InvalidResponse', dependency, message, options);
   }
 }
 
 /** The spec names something that does not exist or cannot be used; only a spec change (or a human) helps. */
-export class InvalidSpecError extends ProviderError {
+export class InvalidSpecError extends TerminalProviderError {
   override name = 'InvalidSpecError';
 
   constructor(dependency: string, message: string, options: ProviderErrorOptions = {}) {
-    super('InvalidSpec', false, dependency, message, options);
+    super('InvalidSpec', dependency, message, options);
   }
 }
 
@@ -86,24 +104,24 @@ export class TargetNotFoundError extends InvalidSpecError {
 }
 
 /** A rollback was asked for but nothing was recorded to roll back to. */
-export class NoRollbackTargetError extends ProviderError {
+export class NoRollbackTargetError extends TerminalProviderError {
   override name = 'NoRollbackTargetError';
 
   constructor(dependency: string, message: string, options: ProviderErrorOptions = {}) {
-    super('NoRollbackTarget', false, dependency, message, options);
+    super('NoRollbackTarget', dependency, message, options);
   }
 }
 
 /** An object the runner would create exists and belongs to something else. */
-export class OwnershipConflictError extends ProviderError {
+export class OwnershipConflictError extends TerminalProviderError {
   override name = 'OwnershipConflictError';
 
   constructor(dependency: string, message: string, options: ProviderErrorOptions = {}) {
-    super('Conflict', false, dependency, message, options);
+    super('Conflict', dependency, message, options);
   }
 }
 
-export const isProviderError = (error: unknown): error is ProviderError => error instanceof ProviderError;
+export const isProviderError = (error: unknown): error is ProviderError => error instanceof ProviderUnavailableError || error instanceof TerminalProviderError;
 export const isProviderUnavailable = (error: unknown): error is ProviderUnavailableError => error instanceof ProviderUnavailableError;
 export const isProviderRejected = (error: unknown): error is ProviderRejectedError => error instanceof ProviderRejectedError;
 export const isInvalidResponse = (error: unknown): error is InvalidResponseError => error instanceof InvalidResponseError;

@@ -1,10 +1,13 @@
-// What the provider tests share: Secrets served over HTTP to a real KubeClient, a captured logger, waiting on a condition.
+// What the provider tests share: Secrets served over HTTP to a real KubeClient, a captured logger, the workload simulator, waiting.
 import { Writable } from 'node:stream';
+import { WorkloadSimulator } from '../../src/devcluster/simulator.ts';
 import { KubeClient } from '../../src/kube/client.ts';
 import { createLogger, type Logger } from '../../src/observability/logger.ts';
 import { SecretMask } from '../../src/observability/redact.ts';
 import { SecretReader } from '../../src/providers/secret-reader.ts';
+import { systemClock } from '../../src/resilience/clock.ts';
 import { json, startTestServer, tokenKubeConfig } from '../kube/http-test-server.ts';
+import type { ClusterHarness } from '../support/cluster.ts';
 
 export interface SecretsApi {
   readonly kube: KubeClient;
@@ -111,3 +114,30 @@ export async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
 
 /** The global fetch, as the composition root hands it to providers. */
 export const realFetch = (url: string, init: RequestInit): Promise<Response> => fetch(url, init);
+
+/**
+ * Runs the workload simulator against the cluster (it plays the Deployment and Job controllers over HTTP, so it
+ * drives a real API server too) until the returned function is called.
+ */
+export function runSimulator(kubeConfig: ClusterHarness['kubeConfig']): () => Promise<void> {
+  const client = KubeClient.fromKubeConfig(kubeConfig);
+  const controller = new AbortController();
+  const simulator = new WorkloadSimulator({ client, clock: systemClock, logger: createLogger({ level: 'silent' }), retryDelayMs: 100 });
+  const running = simulator.run(controller.signal);
+  return async () => {
+    controller.abort();
+    await running;
+    client.close();
+  };
+}
+
+/** Calls `look` every 25 ms until `done` holds for its result; fails after `timeoutMs`. */
+export async function eventually<T>(look: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await look();
+    if (done(value)) return value;
+    if (Date.now() > deadline) throw new Error(`still not there after ${timeoutMs} ms: ${JSON.stringify(value)}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}

@@ -1,7 +1,10 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { builtinResources, KubeClient, type KubeObject } from '../../src/kube/client.ts';
 import { isForbidden } from '../../src/kube/errors.ts';
-import { REDACTED, redactString } from '../../src/observability/redact.ts';
+import { REDACTED, redactString, SecretMask } from '../../src/observability/redact.ts';
 import { isInvalidSpec, isSecretKeyNotFound, isSecretNotFound, type ProviderError } from '../../src/providers/provider-error.ts';
+import { SecretReader } from '../../src/providers/secret-reader.ts';
+import { startCluster, type ClusterHarness } from '../support/cluster.ts';
 import { rejectionOf, startSecretsApi, type SecretsApi } from './provider-fixtures.ts';
 
 const CANARY = 'canary-secret-4b1f9e2a7c';
@@ -78,5 +81,28 @@ describe('SecretReader', () => {
 
     expect(isForbidden(error)).toBe(true);
     expect(isInvalidSpec(error)).toBe(false);
+  });
+});
+
+describe('SecretReader against a real API server', () => {
+  let cluster: ClusterHarness;
+  let kube: KubeClient;
+  beforeAll(async () => {
+    cluster = await startCluster({ suite: 'secret-reader' });
+    kube = KubeClient.fromKubeConfig(cluster.kubeConfig);
+  });
+  afterAll(async () => {
+    kube.close();
+    await cluster.stop();
+  });
+
+  it('reads a Secret written with stringData, and stalls on one that does not exist', async () => {
+    const mask = new SecretMask();
+    const reader = new SecretReader({ kube, mask });
+    await kube.create(builtinResources.secrets, { metadata: { name: 'railway', namespace: cluster.namespace }, stringData: { token: CANARY } } as KubeObject);
+
+    await expect(reader.read(cluster.namespace, { name: 'railway', key: 'token' })).resolves.toBe(CANARY);
+    expect(redactString(CANARY, mask)).toBe(REDACTED);
+    expect(isSecretNotFound(await rejectionOf(reader.read(cluster.namespace, { name: 'absent', key: 'token' })))).toBe(true);
   });
 });

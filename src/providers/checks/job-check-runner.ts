@@ -61,7 +61,7 @@ export class JobCheckRunner implements CheckRunner {
     if (!isOurs(existing, unit)) {
       throw new OwnershipConflictError(DEPENDENCY, `Job ${namespace}/${name} exists and does not belong to run ${unit.runId} of Sweep ${namespace}/${unit.sweep.name}`);
     }
-    if (existing.metadata.deletionTimestamp !== undefined && outcomeOf(existing) === undefined) {
+    if (existing.metadata.deletionTimestamp !== undefined && jobOutcomeOf(existing) === undefined) {
       throw new ProviderUnavailableError(DEPENDENCY, `Job ${namespace}/${name} is being deleted; start again once it is gone`);
     }
     this.#logger.debug({ namespace, job: name }, 'check job adopted');
@@ -79,7 +79,7 @@ export class JobCheckRunner implements CheckRunner {
       throw error;
     }
     if (!isOurs(job, unit)) return { state: 'missing', message: `Job ${where} was replaced by one that is not this unit's` };
-    const outcome = outcomeOf(job);
+    const outcome = jobOutcomeOf(job);
     if (outcome !== undefined) return outcome;
     if (job.metadata.deletionTimestamp !== undefined) return { state: 'missing', message: `Job ${where} was deleted before it finished` };
     const startedMs = Date.parse(job.status?.startTime ?? '');
@@ -101,7 +101,7 @@ function isOurs(job: Job, unit: CheckUnit): boolean {
 }
 
 /** The outcome of a finished Job, from its `Complete` or `Failed` condition; undefined while it runs. */
-function outcomeOf(job: Job): CheckObservation | undefined {
+export function jobOutcomeOf(job: Job): CheckObservation | undefined {
   const conditions = job.status?.conditions ?? [];
   const complete = conditions.find((condition) => condition.type === 'Complete' && condition.status === 'True');
   const failed = conditions.find((condition) => condition.type === 'Failed' && condition.status === 'True');

@@ -1,7 +1,7 @@
 // The kubernetes deploy provider: sets a container's image in an apps/v1 Deployment, follows the rollout, restores the recorded pod template.
 import type { ProviderRef } from '../../api/deploy.ts';
 import { builtinResources, type KubeClient, type KubeObject } from '../../kube/client.ts';
-import { isNotFound } from '../../kube/errors.ts';
+import { isConflict, isNotFound } from '../../kube/errors.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { Clock } from '../../resilience/clock.ts';
 import { NoRollbackTargetError, TargetNotFoundError } from '../provider-error.ts';
@@ -57,15 +57,17 @@ export interface KubernetesProviderOptions {
 }
 
 const DEPENDENCY = 'kubernetes';
+/** Attempts of a write that loses to concurrent writers (client-go's DefaultRetry makes 5). */
+const CONFLICT_ATTEMPTS = 5;
 
 /**
  * Deploys by setting the image of one container of an apps/v1 Deployment in the Deploy's namespace.
  *
  * Guarantees:
  * - `deploy` changes only that container's image (a strategic merge patch; containers merge by name) and the
- *   `operator.blackroad.io/deploy-key` annotation, guarded by the `resourceVersion` it read (a concurrent
- *   writer gives a 409 Conflict, retried on a fresh read); a Deployment already at the image under the same
- *   key is not written.
+ *   `operator.blackroad.io/deploy-key` annotation, guarded by the `resourceVersion` it read, so the container
+ *   it checked is the one it changes; losing to a concurrent writer (409) re-reads and tries again, up to 5
+ *   times. A Deployment already at the image under the same key is not written.
  * - `rollback` puts back the recorded pod template as it was (a PUT of the whole template, so fields added
  *   since are removed) with the `operator.blackroad.io/rollback-key` annotation; the same key twice writes once.
  * - A missing Deployment or container is a `TargetNotFoundError` naming it.
@@ -96,17 +98,18 @@ export class KubernetesProvider implements DeployProvider {
 
   async deploy({ target, idempotencyKey, signal }: DeployRequest): Promise<ProviderRef> {
     const settings = providerSettings(target, 'kubernetes');
-    const deployment = await this.#read(target, settings.deployment, signal);
-    const container = containerOf(deployment, settings.container, target);
-    if (container.image === settings.image && deployment.metadata.annotations?.[DEPLOY_KEY_ANNOTATION] === idempotencyKey) return refOf(deployment);
-
-    const patch = {
-      metadata: { resourceVersion: deployment.metadata.resourceVersion, annotations: { [DEPLOY_KEY_ANNOTATION]: idempotencyKey } },
-      spec: { template: { spec: { containers: [{ name: settings.container, image: settings.image }] } } },
-    };
-    const patched = await this.#onDeployment(target, settings.deployment, () =>
-      this.#kube.patch<Deployment>(builtinResources.deployments, settings.deployment, patch, { namespace: target.namespace, type: 'strategic', ...signalOf(signal) }),
-    );
+    const patched = await retryOnConflict(async () => {
+      const deployment = await this.#read(target, settings.deployment, signal);
+      const container = containerOf(deployment, settings.container, target);
+      if (container.image === settings.image && deployment.metadata.annotations?.[DEPLOY_KEY_ANNOTATION] === idempotencyKey) return deployment;
+      const patch = {
+        metadata: { resourceVersion: deployment.metadata.resourceVersion, annotations: { [DEPLOY_KEY_ANNOTATION]: idempotencyKey } },
+        spec: { template: { spec: { containers: [{ name: settings.container, image: settings.image }] } } },
+      };
+      return this.#onDeployment(target, settings.deployment, () =>
+        this.#kube.patch<Deployment>(builtinResources.deployments, settings.deployment, patch, { namespace: target.namespace, type: 'strategic', ...signalOf(signal) }),
+      );
+    });
     this.#logger.info(
       { namespace: target.namespace, deployment: settings.deployment, container: settings.container, image: settings.image, generation: patched.metadata.generation },
       'deployment image set',
@@ -125,16 +128,17 @@ export class KubernetesProvider implements DeployProvider {
     if (template === undefined) {
       throw new NoRollbackTargetError(DEPENDENCY, `no pod template of Deployment ${target.namespace}/${settings.deployment} was recorded before the deploy; nothing to roll back to`);
     }
-    const deployment = await this.#read(target, settings.deployment, signal);
-    if (deployment.metadata.annotations?.[ROLLBACK_KEY_ANNOTATION] === idempotencyKey) return refOf(deployment);
-
-    const { status: _status, ...current } = deployment;
-    const restored = {
-      ...current,
-      metadata: { ...current.metadata, annotations: { ...current.metadata.annotations, [ROLLBACK_KEY_ANNOTATION]: idempotencyKey } },
-      spec: { ...current.spec, template },
-    };
-    const replaced = await this.#onDeployment(target, settings.deployment, () => this.#kube.replace<Deployment>(builtinResources.deployments, restored, signalOf(signal)));
+    const replaced = await retryOnConflict(async () => {
+      const deployment = await this.#read(target, settings.deployment, signal);
+      if (deployment.metadata.annotations?.[ROLLBACK_KEY_ANNOTATION] === idempotencyKey) return deployment;
+      const { status: _status, ...current } = deployment;
+      const restored = {
+        ...current,
+        metadata: { ...current.metadata, annotations: { ...current.metadata.annotations, [ROLLBACK_KEY_ANNOTATION]: idempotencyKey } },
+        spec: { ...current.spec, template },
+      };
+      return this.#onDeployment(target, settings.deployment, () => this.#kube.replace<Deployment>(builtinResources.deployments, restored, signalOf(signal)));
+    });
     this.#logger.info({ namespace: target.namespace, deployment: settings.deployment, image: previous.image, generation: replaced.metadata.generation }, 'deployment pod template restored');
     return refOf(replaced);
   }
@@ -150,6 +154,22 @@ export class KubernetesProvider implements DeployProvider {
     } catch (error) {
       if (isNotFound(error)) throw new TargetNotFoundError(DEPENDENCY, `Deployment ${target.namespace}/${name} not found`, { cause: error });
       throw error;
+    }
+  }
+}
+
+/**
+ * Runs a read-modify-write again when it loses to a concurrent writer (409 Conflict), as client-go's
+ * `RetryOnConflict` does: the Deployment controller writes status often during a rollout, and each write
+ * changes the `resourceVersion` our write is conditioned on. After the last attempt the conflict is thrown
+ * (retryable by the workflow).
+ */
+async function retryOnConflict<T>(readModifyWrite: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await readModifyWrite();
+    } catch (error) {
+      if (!isConflict(error) || attempt >= CONFLICT_ATTEMPTS) throw error;
     }
   }
 }
@@ -171,20 +191,21 @@ function containerOf(deployment: Deployment, name: string, target: DeployTarget)
 }
 
 /**
- * The state of a Deployment's rollout, as `kubectl rollout status` judges it: a progress deadline exceeded is
- * final; otherwise done once the controller has observed the latest generation and every desired replica is
- * updated and available with no old replica left.
+ * The state of a Deployment's rollout, as `kubectl rollout status` judges it: nothing is known until the
+ * controller has observed the latest generation; then a progress deadline exceeded is final, and the rollout is
+ * done once every desired replica is updated and available with no old replica left.
  */
 export function rolloutOf(deployment: Deployment): RolloutObservation {
   const generation = deployment.metadata.generation ?? 0;
   const status = deployment.status ?? {};
+  // First: until the controller has observed this generation, its conditions speak of an older one.
+  if ((status.observedGeneration ?? 0) < generation) {
+    return { state: 'progressing', message: `waiting for the Deployment controller to observe generation ${generation}` };
+  }
   const progressing = status.conditions?.find((condition) => condition.type === 'Progressing');
   if (progressing?.reason === 'ProgressDeadlineExceeded') {
     const detail = progressing.message === undefined || progressing.message === '' ? '' : `: ${progressing.message}`;
     return { state: 'failed', message: `rollout exceeded its progress deadline${detail}` };
-  }
-  if ((status.observedGeneration ?? 0) < generation) {
-    return { state: 'progressing', message: `waiting for the Deployment controller to observe generation ${generation}` };
   }
   const desired = deployment.spec?.replicas ?? 1;
   const updated = status.updatedReplicas ?? 0;

@@ -33,4 +33,16 @@ describe('rolloutOf', () => {
 
     expect(rolloutOf(object)).toEqual({ state: 'failed', message: 'rollout exceeded its progress deadline: ReplicaSet "api-7d9f" has timed out progressing.' });
   });
+
+  it('does not fail a new generation on the progress deadline its predecessor exceeded', () => {
+    const object = deployment(4, { replicas: 2 }, {
+      observedGeneration: 3,
+      replicas: 2,
+      updatedReplicas: 2,
+      availableReplicas: 0,
+      conditions: [{ type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded', message: 'ReplicaSet "api-3" has timed out progressing.' }],
+    });
+
+    expect(rolloutOf(object)).toEqual({ state: 'progressing', message: 'waiting for the Deployment controller to observe generation 4' });
+  });
 });
