@@ -184,10 +184,19 @@ const healthStatusSchema = z
   })
   .describe('Progress of the health check of the verify step.');
 
+const currentSchema = z
+  .object({
+    version: z.string().max(128).describe('The version running, as far as the operator knows.'),
+    image: z.string().max(1024).optional().describe('The image running, when the provider deploys images.'),
+    since: fields.timestamp('When the run that left it running finished.'),
+  })
+  .describe("What runs now: what the last finished run left in place (its own version, or the one its rollback restored); the next run's previous.version.");
+
 export const deployStatusSchema = z
   .object({
     ...resourceStatusShape(DEPLOY_PHASES),
-    revision: fields.integer(0, 2_147_483_647, 'How many rollouts the operator has started for this Deploy.').optional(),
+    revision: fields.integer(0, 2_147_483_647, 'How many rollouts the deploy step has started for this Deploy.').optional(),
+    current: currentSchema.optional(),
     providerRef: providerRefSchema.optional(),
     previous: previousSchema.optional(),
     rollback: rollbackStatusSchema.optional(),
