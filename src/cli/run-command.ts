@@ -49,9 +49,9 @@ export function runCommand(options: RunCommandOptions = {}): Command {
           io.stderr.write(`blackroad-operator run: ${error.message}\n`);
           return EXIT_USAGE;
         }
-        if (signal.aborted) return EXIT_OK;
         // Bad configuration is reported by the CLI with exit code 2.
         if (isConfigError(error)) throw error;
+        if (signal.aborted) return EXIT_OK;
         logger.fatal({ err: error }, 'operator failed to start');
         io.stderr.write(`blackroad-operator run: ${error instanceof Error ? error.message : String(error)}\n`);
         return EXIT_FAILURE;
