@@ -13,7 +13,7 @@ const forbidden = {
   workflow: ['runtime', 'controllers', 'providers', 'cli', 'devcluster'],
   kube: ['runtime', 'controllers', 'providers', 'cli', 'devcluster', 'workflow', 'events'],
   runtime: ['controllers', 'providers', 'cli', 'api', 'devcluster'],
-  providers: ['controllers', 'cli', 'devcluster'],
+  providers: ['controllers', 'cli', 'devcluster', 'runtime'],
   controllers: ['cli', 'devcluster'],
   observability: ['runtime', 'controllers', 'providers', 'cli', 'devcluster', 'workflow'],
   config: layers.filter((layer) => layer !== 'config'),

@@ -1,6 +1,7 @@
 // The subcommands the executable ships; each is added with the capability that makes it work.
 import type { Command } from './command.ts';
 import { crdsCommand } from './crds-command.ts';
+import { devCommand } from './dev-command.ts';
 import { validateCommand } from './validate-command.ts';
 
-export const COMMANDS: readonly Command[] = [crdsCommand, validateCommand];
+export const COMMANDS: readonly Command[] = [crdsCommand, devCommand(), validateCommand];

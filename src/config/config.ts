@@ -114,6 +114,22 @@ export const OPTIONS = {
     allowed: 'HOST:PORT, :PORT, or 0 to turn it off',
     schema: listenAddress('HOST:PORT, :PORT, or 0 to turn it off'),
   },
+  metricsSecure: {
+    env: 'METRICS_SECURE',
+    flag: 'metrics-secure',
+    description:
+      "Serve /metrics over HTTPS to callers whose bearer token passes a TokenReview and a SubjectAccessReview for GET /metrics, as controller-runtime's secure metrics do (needs the prod overlay's metrics-auth ClusterRole).",
+    default: 'false',
+    allowed: 'true or false',
+    schema: boolean(),
+  },
+  metricsCertDir: {
+    env: 'METRICS_CERT_DIR',
+    flag: 'metrics-cert-dir',
+    description: 'Folder holding tls.crt and tls.key for secure metrics; unset means a self-signed certificate made at start-up.',
+    allowed: 'a folder path',
+    schema: z.string().min(1, 'a folder path'),
+  },
   probeAddr: {
     env: 'HEALTH_PROBE_BIND_ADDRESS',
     flag: 'health-probe-bind-address',

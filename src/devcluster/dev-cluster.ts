@@ -1,5 +1,7 @@
 // The embedded Kubernetes API server: one process, node:http, in memory; started by `blackroad-operator dev` and by tests.
+import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { ApiHandler } from './api-handler.ts';
 import { Authenticator, bootstrapRbac, RbacAuthorizer, type AuthSettings, type RbacSource } from './auth.ts';
@@ -10,6 +12,7 @@ import { LifecycleControllers } from './lifecycle-controllers.ts';
 import { ObjectService } from './object-service.ts';
 import { OpenApiDocuments } from './openapi.ts';
 import { ResourceRegistry } from './resource-registry.ts';
+import { selfSignedCertificate, type TlsMaterial } from './self-signed-certificate.ts';
 import { Store } from './store.ts';
 import { WatchHub } from './watch.ts';
 
@@ -24,6 +27,11 @@ export interface DevClusterOptions {
   readonly bookmarkIntervalMs?: number;
   /** Port of the admin listener serving the fault API over HTTP; undefined turns it off, 0 picks a free one. */
   readonly adminPort?: number;
+  /**
+   * Serve HTTPS with a self-signed certificate (the default; kubectl sends bearer tokens only over TLS).
+   * The certificate goes into the kubeconfig as the cluster's authority.
+   */
+  readonly tls?: boolean;
   /** Called with unexpected errors (a bug in the server); the server keeps serving. */
   readonly onError?: (error: unknown) => void;
 }
@@ -95,11 +103,16 @@ export class DevCluster {
   #port: number;
   #adminPort: number | undefined;
   readonly #sockets = new Set<Socket>();
+  readonly #tls: TlsMaterial | undefined;
+  /** The token of the kubeconfig's user: a cluster admin (kubectl asks for a password when a user has no credential). */
+  readonly adminToken: string;
 
   private constructor(options: DevClusterOptions) {
     this.#options = options;
+    this.#tls = options.tls === false ? undefined : selfSignedCertificate();
     this.#port = options.port ?? 0;
-    this.#authenticator = new Authenticator(options.auth?.tokens ?? []);
+    this.adminToken = randomBytes(18).toString('base64url');
+    this.#authenticator = new Authenticator([...(options.auth?.tokens ?? []), { token: this.adminToken, user: 'devcluster-admin', groups: ['system:masters'] }]);
     this.faults = new FaultInjector({
       closeWatches: () => this.#state.watches.closeAll(),
       compactHistory: () => this.#state.store.compact(),
@@ -122,7 +135,7 @@ export class DevCluster {
     const registry = new ResourceRegistry();
     const objects = new ObjectService(store, registry, now);
     const controllers = new LifecycleControllers(store, objects, registry, now);
-    const watches = new WatchHub(store, objects, { bookmarkIntervalMs: this.#options.bookmarkIntervalMs ?? 60_000, defaultTimeoutMs: 30 * 60_000, maxBufferedBytes: 16 * 1024 * 1024 });
+    const watches = new WatchHub(store, objects, { bookmarkIntervalMs: this.#options.bookmarkIntervalMs ?? 60_000, defaultTimeoutMs: 30 * 60_000, maxBufferedBytes: 16 * 1024 * 1024, slowWatcherGraceMs: 5000 });
     const openapi = new OpenApiDocuments(registry, (type) => {
       const crd = store.list('apiextensions.k8s.io/customresourcedefinitions').find((stored) => stored.name === `${type.plural}.${type.group}`);
       if (crd === undefined) return undefined;
@@ -158,7 +171,8 @@ export class DevCluster {
   }
 
   async #listen(): Promise<void> {
-    const server = createServer({ keepAlive: true }, (req: IncomingMessage, res: ServerResponse) => this.#state.handler.handle(req, res));
+    const handle = (req: IncomingMessage, res: ServerResponse): void => this.#state.handler.handle(req, res);
+    const server: Server = this.#tls === undefined ? createServer({ keepAlive: true }, handle) : createTlsServer({ keepAlive: true, key: this.#tls.key, cert: this.#tls.cert }, handle);
     server.requestTimeout = 0;
     server.headersTimeout = 60_000;
     server.keepAliveTimeout = 65_000;
@@ -171,6 +185,7 @@ export class DevCluster {
       if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
       else socket.destroy();
     });
+    server.on('tlsClientError', (_error, socket: Socket) => socket.destroy());
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(this.#port, this.#options.host ?? '127.0.0.1', () => {
@@ -237,9 +252,14 @@ export class DevCluster {
     }
   }
 
-  /** `http://127.0.0.1:<port>`. */
+  /** `https://127.0.0.1:<port>` (`http://` with `tls: false`). */
   get url(): string {
-    return `http://127.0.0.1:${this.#port}`;
+    return `${this.#tls === undefined ? 'http' : 'https'}://127.0.0.1:${this.#port}`;
+  }
+
+  /** The PEM certificate clients should trust, or undefined without TLS. */
+  get certificateAuthority(): string | undefined {
+    return this.#tls?.cert;
   }
 
   get port(): number {
@@ -256,14 +276,14 @@ export class DevCluster {
     return this.#state.watches.size;
   }
 
-  /** A kubeconfig YAML for this cluster (a bearer token for its user, when given). */
+  /** A kubeconfig YAML for this cluster; its user is the cluster admin unless another token is given. */
   kubeconfig(options: { token?: string; namespace?: string } = {}): string {
-    return kubeconfigYaml({ server: this.url, ...options });
+    return kubeconfigYaml({ server: this.url, token: this.adminToken, ...(this.#tls === undefined ? {} : { certificateAuthority: this.#tls.cert }), ...options });
   }
 
   /** Writes {@link DevCluster.kubeconfig} to `path`. */
   writeKubeconfig(path: string, options: { token?: string; namespace?: string } = {}): void {
-    writeKubeconfig(path, { server: this.url, ...options });
+    writeKubeconfig(path, { server: this.url, token: this.adminToken, ...(this.#tls === undefined ? {} : { certificateAuthority: this.#tls.cert }), ...options });
   }
 
   async #closeServer(): Promise<void> {

@@ -5,6 +5,8 @@ import { stringify } from 'yaml';
 
 export interface KubeconfigSettings {
   readonly server: string;
+  /** PEM certificate of the server's authority (written as certificate-authority-data). */
+  readonly certificateAuthority?: string;
   /** A bearer token for the user entry; none means anonymous. */
   readonly token?: string;
   readonly namespace?: string;
@@ -18,7 +20,16 @@ export function kubeconfigYaml(settings: KubeconfigSettings): string {
     apiVersion: 'v1',
     kind: 'Config',
     // client-node refuses plain http unless TLS verification is marked skipped; there is no TLS to verify.
-    clusters: [{ name, cluster: { server: settings.server, ...(settings.server.startsWith('http:') ? { 'insecure-skip-tls-verify': true } : {}) } }],
+    clusters: [
+      {
+        name,
+        cluster: {
+          server: settings.server,
+          ...(settings.certificateAuthority === undefined ? {} : { 'certificate-authority-data': Buffer.from(settings.certificateAuthority).toString('base64') }),
+          ...(settings.server.startsWith('http:') ? { 'insecure-skip-tls-verify': true } : {}),
+        },
+      },
+    ],
     users: [{ name, user: settings.token === undefined ? {} : { token: settings.token } }],
     contexts: [{ name, context: { cluster: name, user: name, ...(settings.namespace === undefined ? {} : { namespace: settings.namespace }) } }],
     'current-context': name,

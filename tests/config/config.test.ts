@@ -22,6 +22,7 @@ describe('loadConfig', () => {
       logLevel: 'info',
       watchNamespace: '',
       metricsAddr: { host: '0.0.0.0', port: 8080 },
+      metricsSecure: false,
       probeAddr: { host: '0.0.0.0', port: 8081 },
       leaderElect: true,
       leaderElectionNamespace: '',
@@ -34,6 +35,7 @@ describe('loadConfig', () => {
     });
     expect(config.kubeconfig).toBeUndefined();
     expect(config.redisUrl).toBeUndefined();
+    expect(config.metricsCertDir).toBeUndefined();
     expect(config.identity).toMatch(/\S+/);
   });
 
@@ -68,6 +70,11 @@ describe('loadConfig', () => {
       ['[::1]:9090', { host: '::1', port: 9090 }],
       ['0', null],
     ],
+    metricsSecure: [
+      ['true', true],
+      ['off', false],
+    ],
+    metricsCertDir: [['/etc/blackroad/metrics-tls', '/etc/blackroad/metrics-tls']],
     probeAddr: [
       [':9091', { host: '0.0.0.0', port: 9091 }],
       ['off', null],
@@ -103,6 +110,8 @@ describe('loadConfig', () => {
       ['8080', 'HOST:PORT, :PORT, or 0 to turn it off'],
       [':99999', 'HOST:PORT, :PORT, or 0 to turn it off'],
     ],
+    metricsSecure: [['sometimes', 'true or false']],
+    metricsCertDir: [],
     probeAddr: [['localhost', 'HOST:PORT, :PORT, or 0 to turn it off']],
     leaderElect: [['maybe', 'true or false']],
     leaderElectionNamespace: [['-bad-', 'empty or a DNS-1123 label']],

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster, type ClusterHarness } from '../support/cluster.ts';
-import { masked, transcript } from './transcripts.ts';
+import { masked, replayer, transcript } from './transcripts.ts';
 
 const crd = transcript('07').request.body as Record<string, unknown>;
 const GIZMOS = '/apis/demo.transcripts.dev/v1';
@@ -14,21 +14,7 @@ beforeAll(async () => {
 });
 afterAll(() => cluster.stop());
 
-/** Replays a recorded request in this suite's namespace and returns the answer. */
-async function replay(number: string, pathOverride?: string) {
-  const recorded = transcript(number);
-  const path = pathOverride ?? recorded.request.path.replace('/namespaces/transcripts/', `/namespaces/${cluster.namespace}/`);
-  const body = recorded.request.body;
-  return cluster.request(recorded.request.method, path, {
-    ...(body === null ? {} : { body }),
-    ...(recorded.request.headers['Content-Type'] === undefined ? {} : { contentType: recorded.request.headers['Content-Type'] }),
-    headers: { accept: recorded.request.headers['Accept'] ?? 'application/json' },
-  });
-}
-
-function expectLike(actual: unknown, number: string): void {
-  expect(masked(actual, cluster.namespace)).toEqual(masked(transcript(number).response.body));
-}
+const { replay, expectLike } = replayer(() => cluster);
 
 describe('custom resources served from a CRD', () => {
   it('serves a created CRD Established with its accepted names', async () => {

@@ -1,5 +1,7 @@
 // Reads the recorded kube-apiserver exchanges (tests/fixtures/kube-apiserver-transcripts/http) and masks what differs per run.
 import { readdirSync, readFileSync } from 'node:fs';
+import { expect } from 'vitest';
+import type { ClusterHarness, RawResponse } from '../support/cluster.ts';
 
 export interface Transcript {
   readonly title: string;
@@ -32,4 +34,24 @@ export function masked(value: unknown, namespace = 'transcripts'): unknown {
     out[key] = masked(item, namespace);
   }
   return out;
+}
+
+/** Replays recorded requests in a suite's namespace and compares answers with the recorded ones, masked. */
+export function replayer(cluster: () => ClusterHarness): { replay(number: string): Promise<RawResponse>; expectLike(actual: unknown, number: string): void } {
+  return {
+    replay(number: string): Promise<RawResponse> {
+      const recorded = transcript(number);
+      const namespace = cluster().namespace;
+      const path = recorded.request.path.replace('/namespaces/transcripts', `/namespaces/${namespace}`);
+      const body = recorded.request.body;
+      return cluster().request(recorded.request.method, path, {
+        ...(body === null ? {} : { body: typeof body === 'string' ? body : (JSON.parse(JSON.stringify(body).replaceAll('"transcripts"', JSON.stringify(namespace))) as unknown) }),
+        ...(recorded.request.headers['Content-Type'] === undefined ? {} : { contentType: recorded.request.headers['Content-Type'] }),
+        headers: { accept: recorded.request.headers['Accept'] ?? 'application/json' },
+      });
+    },
+    expectLike(actual: unknown, number: string): void {
+      expect(masked(actual, cluster().namespace)).toEqual(masked(transcript(number).response.body));
+    },
+  };
 }

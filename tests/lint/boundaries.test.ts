@@ -18,10 +18,12 @@ describe('layer boundaries are lint errors', () => {
   const forbidden: [string, string, RegExp][] = [
     ['src/config/lint-fixture.ts', "import { createLogger } from '../observability/logger.ts';\nexport const f = createLogger;\n", /src\/config\/ must not import src\/observability\//],
     ['src/observability/lint-fixture.ts', "import { runCli } from '../cli/cli.ts';\nexport const f = runCli;\n", /src\/observability\/ must not import src\/cli\//],
+    ['src/providers/lint-fixture.ts', "import { WorkQueue } from '../runtime/work-queue.ts';\nexport const f = WorkQueue;\n", /src\/providers\/ must not import src\/runtime\//],
+    ['src/providers/lint-fixture.ts', "import { DevCluster } from '../devcluster/dev-cluster.ts';\nexport const f = DevCluster;\n", /src\/providers\/ must not import src\/devcluster\//],
   ];
 
   for (const [file, code, expected] of forbidden) {
-    it(`rejects ${file} importing across a boundary`, async () => {
+    it(`rejects ${file} importing src/${/'\.\.\/([\w-]+)\//.exec(code)?.[1] ?? '?'}/`, async () => {
       const messages = await lint(file, code);
       expect(messages).toContainEqual({ ruleId: 'import-x/no-restricted-paths', message: expect.stringMatching(expected) as unknown as string });
     });

@@ -248,15 +248,14 @@ export async function startCluster(options: ClusterOptions): Promise<ClusterHarn
       await harness.request('DELETE', `/api/v1/namespaces/${namespace}`);
     });
   } else {
-    const adminToken = options.rbac === true ? randomBytes(16).toString('hex') : undefined;
     const devcluster = await DevCluster.start({
       bookmarkIntervalMs: 1000,
-      ...(adminToken === undefined ? {} : { auth: { rbac: true, tokens: [{ token: adminToken, user: 'test-admin', groups: ['system:masters'] }] } }),
+      ...(options.rbac === true ? { auth: { rbac: true } } : {}),
       onError: (error) => console.error('devcluster internal error', error),
     });
     const dir = mkdtempSync(join(tmpdir(), 'devcluster-'));
     const kubeconfigPath = join(dir, 'kubeconfig');
-    devcluster.writeKubeconfig(kubeconfigPath, adminToken === undefined ? {} : { token: adminToken });
+    devcluster.writeKubeconfig(kubeconfigPath);
     const kubeConfig = new KubeConfig();
     kubeConfig.loadFromFile(kubeconfigPath);
     harness = createHarness(kubeconfigPath, kubeConfig, namespace, devcluster, async () => {

@@ -1,0 +1,146 @@
+// `blackroad-operator dev`: an embedded Kubernetes API server and the workload simulator, with the operator pluggable.
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { KubeConfig } from '@kubernetes/client-node';
+import { DevCluster } from '../devcluster/dev-cluster.ts';
+import { WorkloadSimulator } from '../devcluster/simulator.ts';
+import { customResourceDefinition } from '../api/crd.ts';
+import { KINDS } from '../api/kinds.ts';
+import { builtinResources, KubeClient, type KubeObject } from '../kube/client.ts';
+import { isAlreadyExists } from '../kube/errors.ts';
+import { createLogger, type Logger, type LogLevel } from '../observability/logger.ts';
+import { systemClock } from '../resilience/clock.ts';
+import { EXIT_OK, EXIT_USAGE, type Command, type CommandIo } from './command.ts';
+
+/** What a component run by `dev` gets: the cluster's kubeconfig and the process logger. */
+export interface DevContext {
+  readonly kubeconfigPath: string;
+  readonly kubeConfig: KubeConfig;
+  readonly logger: Logger;
+}
+
+/** A component `dev` runs beside the API server until the process is told to stop. */
+export interface DevRunnable {
+  readonly name: string;
+  /** Runs until `signal` aborts; a rejection stops `dev` with exit code 1. */
+  run(context: DevContext, signal: AbortSignal): Promise<void>;
+}
+
+export interface DevCommandOptions {
+  /** The operator, once it exists; `--no-operator` leaves it out. */
+  readonly operator?: DevRunnable;
+  /** Resolves when the process should stop (SIGINT or SIGTERM by default). */
+  readonly stopSignal?: () => Promise<string>;
+}
+
+const LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+function help(operatorIncluded: boolean): string {
+  return [
+    'Usage: blackroad-operator dev [flags]',
+    '',
+    'Starts an embedded Kubernetes API server (HTTPS on 127.0.0.1, in memory, anonymous access allowed) and the',
+    'workload simulator, which rolls out apps/v1 Deployments and completes batch/v1 Jobs as their',
+    'devcluster.blackroad.io/outcome and devcluster.blackroad.io/delay-ms annotations ask. It writes a kubeconfig,',
+    'installs the Deploy and Sweep CRDs, prints "kubeconfig: PATH" once the server is ready, and runs until',
+    'SIGINT or SIGTERM.',
+    operatorIncluded
+      ? 'It also runs the operator against that server, unless --no-operator is given.'
+      : 'This build does not include the operator yet: dev runs the API server and the simulator only, and --no-operator changes nothing.',
+    '',
+    'Flags:',
+    '  --port PORT          API server port (default 6443; 0 picks a free port)',
+    '  --kubeconfig PATH    where to write the kubeconfig (default .devcluster/kubeconfig)',
+    '  --no-operator        run the API server and the simulator only',
+    '  --admin-port PORT    also serve the fault-injection API (/devcluster/faults/...) on this port (0 picks one)',
+    '',
+  ].join('\n');
+}
+
+function port(raw: string | undefined, fallback: number | undefined, flag: string): number | undefined {
+  if (raw === undefined) return fallback;
+  if (!/^\d{1,5}$/.test(raw) || Number(raw) > 65535) throw new RangeError(`--${flag}: "${raw}" is not a port; a whole number from 0 to 65535`);
+  return Number(raw);
+}
+
+function waitForProcessSignal(): Promise<string> {
+  return new Promise((resolveSignal) => {
+    const onSignal = (name: string): void => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      resolveSignal(name);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+}
+
+/** Creates the operator's CRDs (Deploy, Sweep) and waits until each is Established. */
+async function installCrds(client: KubeClient): Promise<void> {
+  for (const crd of KINDS.map(customResourceDefinition)) {
+    try {
+      await client.create(builtinResources.customResourceDefinitions, crd as unknown as KubeObject);
+    } catch (error) {
+      if (!isAlreadyExists(error)) throw error;
+    }
+    for (let attempt = 0; attempt < 100; attempt++) {
+      const current = await client.get<KubeObject & { status?: { conditions?: { type: string; status: string }[] | null } }>(builtinResources.customResourceDefinitions, crd.metadata.name);
+      if (current.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True') === true) break;
+      await new Promise((resolveWait) => setTimeout(resolveWait, 20));
+    }
+  }
+}
+
+/** The `dev` subcommand; `options.operator` plugs the operator in. */
+export function devCommand(options: DevCommandOptions = {}): Command {
+  return {
+    name: 'dev',
+    summary: 'run an embedded Kubernetes API server and the workload simulator for development',
+    help: () => help(options.operator !== undefined),
+    async run(args: readonly string[], io: CommandIo): Promise<number> {
+      let parsed;
+      let apiPort: number;
+      let adminPort: number | undefined;
+      try {
+        parsed = parseArgs({ args: [...args], options: { port: { type: 'string' }, kubeconfig: { type: 'string' }, 'no-operator': { type: 'boolean' }, 'admin-port': { type: 'string' } }, strict: true, allowPositionals: false });
+        apiPort = port(parsed.values.port, 6443, 'port') as number;
+        adminPort = port(parsed.values['admin-port'], undefined, 'admin-port');
+      } catch (error) {
+        io.stderr.write(`blackroad-operator dev: ${error instanceof Error ? error.message : String(error)}\n`);
+        return EXIT_USAGE;
+      }
+      const level = io.env['LOG_LEVEL'] ?? 'info';
+      const logger = createLogger({ level: LEVELS.includes(level as LogLevel) ? (level as LogLevel) : 'info', destination: io.stderr as never, base: { component: 'dev' } });
+      const kubeconfigPath = resolve(parsed.values.kubeconfig ?? '.devcluster/kubeconfig');
+      const cluster = await DevCluster.start({ port: apiPort, ...(adminPort === undefined ? {} : { adminPort }), onError: (error) => logger.error({ err: error }, 'devcluster request failed unexpectedly') });
+      cluster.writeKubeconfig(kubeconfigPath);
+      const kubeConfig = new KubeConfig();
+      kubeConfig.loadFromFile(kubeconfigPath);
+      const context: DevContext = { kubeconfigPath, kubeConfig, logger };
+      const client = KubeClient.fromKubeConfig(kubeConfig, { userAgent: 'blackroad-operator-dev/0.1.0' });
+      await installCrds(client);
+      const simulator = new WorkloadSimulator({ client, clock: systemClock, logger: logger.child({ component: 'simulator' }) });
+      const runnables: DevRunnable[] = [{ name: 'simulator', run: (_context, signal) => simulator.run(signal) }];
+      if (options.operator !== undefined && parsed.values['no-operator'] !== true) runnables.push(options.operator);
+      const controller = new AbortController();
+      let failed = false;
+      const running = runnables.map((runnable) =>
+        runnable.run(context, controller.signal).catch((error: unknown) => {
+          failed = true;
+          logger.error({ err: error, runnable: runnable.name }, 'dev component failed');
+          controller.abort();
+        }),
+      );
+      io.stdout.write(`kubeconfig: ${kubeconfigPath}\n`);
+      if (cluster.adminUrl !== undefined) io.stdout.write(`faults: ${cluster.adminUrl}/devcluster/faults\n`);
+      logger.info({ server: cluster.url, kubeconfig: kubeconfigPath, components: runnables.map((r) => r.name) }, 'devcluster ready');
+      const stopped = await Promise.race([(options.stopSignal ?? waitForProcessSignal)(), new Promise<string>((done) => controller.signal.addEventListener('abort', () => done('failure'), { once: true }))]);
+      logger.info({ reason: stopped }, 'devcluster stopping');
+      controller.abort();
+      await Promise.all(running);
+      client.close();
+      await cluster.stop();
+      return failed ? 1 : EXIT_OK;
+    },
+  };
+}

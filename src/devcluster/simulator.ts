@@ -1,0 +1,245 @@
+// The workload simulator: an API client that plays the Deployment and Job controllers (like kwok), so rollouts and
+// jobs finish without nodes. It works against any API server, the devcluster or a real one.
+//
+// Outcome and timing come from annotations, read on the object first, then on its pod template:
+//   devcluster.blackroad.io/outcome:  "succeed" (default) or "fail"
+//   devcluster.blackroad.io/delay-ms: how long the rollout or job takes, in milliseconds (default 200)
+//
+// A Deployment whose generation is new gets observedGeneration and `Progressing=True` (ReplicaSetUpdated) at
+// once; after the delay it is either rolled out (all replicas updated, ready and available,
+// `Available=True`, `Progressing=True` NewReplicaSetAvailable) or failed (`Progressing=False`
+// ProgressDeadlineExceeded, `Available=False`). A Job gets `startTime` and one active pod at once; after the
+// delay it is Complete (`succeeded` = completions) or Failed (BackoffLimitExceeded). Status is written
+// with a merge patch on `/status` through the typed client (src/kube/client.ts); an object already settled
+// for its generation is never touched again, so restarting the simulator is safe.
+import { builtinResources, type KubeClient, type KubeObject, type ResourceDescriptor } from '../kube/client.ts';
+import { isGone, isNotFound } from '../kube/errors.ts';
+import type { Logger } from '../observability/logger.ts';
+import type { Clock, TimerHandle } from '../resilience/clock.ts';
+
+export const OUTCOME_ANNOTATION = 'devcluster.blackroad.io/outcome';
+export const DELAY_ANNOTATION = 'devcluster.blackroad.io/delay-ms';
+const DEFAULT_DELAY_MS = 200;
+
+type Obj = Record<string, unknown>;
+
+interface Kind {
+  readonly name: 'deployment' | 'job';
+  readonly resource: ResourceDescriptor;
+  readonly settled: (obj: Obj) => boolean;
+  readonly start: (obj: Obj, nowIso: string) => Obj | undefined;
+  readonly finish: (obj: Obj, succeed: boolean, nowIso: string) => Obj;
+}
+
+const field = (obj: Obj | undefined, key: string): Obj | undefined => {
+  const value = obj?.[key];
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Obj) : undefined;
+};
+
+function conditions(obj: Obj): Obj[] {
+  const list = field(obj, 'status')?.['conditions'];
+  return Array.isArray(list) ? (list as Obj[]) : [];
+}
+
+function annotation(obj: Obj, key: string): string | undefined {
+  const own = field(field(obj, 'metadata'), 'annotations')?.[key];
+  if (typeof own === 'string') return own;
+  const template = field(field(field(field(obj, 'spec'), 'template'), 'metadata'), 'annotations')?.[key];
+  return typeof template === 'string' ? template : undefined;
+}
+
+/** The outcome and delay an object asks for through its annotations. */
+export function plannedOutcome(obj: Obj): { succeed: boolean; delayMs: number } {
+  const delay = Number(annotation(obj, DELAY_ANNOTATION) ?? DEFAULT_DELAY_MS);
+  return { succeed: annotation(obj, OUTCOME_ANNOTATION) !== 'fail', delayMs: Number.isFinite(delay) && delay >= 0 ? delay : DEFAULT_DELAY_MS };
+}
+
+function generationOf(obj: Obj): number {
+  const generation = field(obj, 'metadata')?.['generation'];
+  return typeof generation === 'number' ? generation : 0;
+}
+
+function replicaSetName(obj: Obj): string {
+  return `${String(field(obj, 'metadata')?.['name'] ?? '')}-${generationOf(obj).toString(16).padStart(10, '0').slice(-10)}`;
+}
+
+function condition(type: string, status: string, reason: string, message: string, nowIso: string, withUpdate: boolean): Obj {
+  return { type, status, ...(withUpdate ? { lastUpdateTime: nowIso } : { lastProbeTime: nowIso }), lastTransitionTime: nowIso, reason, message };
+}
+
+const deployments: Kind = {
+  name: 'deployment',
+  resource: builtinResources.deployments,
+  settled(obj) {
+    const status = field(obj, 'status');
+    if (status?.['observedGeneration'] !== generationOf(obj)) return false;
+    return conditions(obj).some((c) => c['type'] === 'Progressing' && (c['reason'] === 'NewReplicaSetAvailable' || c['reason'] === 'ProgressDeadlineExceeded'));
+  },
+  start(obj, nowIso) {
+    const status = field(obj, 'status') ?? {};
+    if (status['observedGeneration'] === generationOf(obj)) return undefined;
+    const replicas = Number(field(obj, 'spec')?.['replicas'] ?? 1);
+    const available = conditions(obj).find((c) => c['type'] === 'Available');
+    return {
+      observedGeneration: generationOf(obj),
+      replicas,
+      updatedReplicas: 0,
+      readyReplicas: status['readyReplicas'] ?? 0,
+      availableReplicas: status['availableReplicas'] ?? 0,
+      unavailableReplicas: replicas,
+      conditions: [
+        available ?? condition('Available', 'False', 'MinimumReplicasUnavailable', 'Deployment does not have minimum availability.', nowIso, true),
+        condition('Progressing', 'True', 'ReplicaSetUpdated', `ReplicaSet "${replicaSetName(obj)}" is progressing.`, nowIso, true),
+      ],
+    };
+  },
+  finish(obj, succeed, nowIso) {
+    const replicas = Number(field(obj, 'spec')?.['replicas'] ?? 1);
+    const name = replicaSetName(obj);
+    if (succeed) {
+      return {
+        observedGeneration: generationOf(obj),
+        replicas,
+        updatedReplicas: replicas,
+        readyReplicas: replicas,
+        availableReplicas: replicas,
+        unavailableReplicas: null,
+        conditions: [condition('Available', 'True', 'MinimumReplicasAvailable', 'Deployment has minimum availability.', nowIso, true), condition('Progressing', 'True', 'NewReplicaSetAvailable', `ReplicaSet "${name}" has successfully progressed.`, nowIso, true)],
+      };
+    }
+    return {
+      observedGeneration: generationOf(obj),
+      replicas,
+      updatedReplicas: replicas,
+      readyReplicas: 0,
+      availableReplicas: 0,
+      unavailableReplicas: replicas,
+      conditions: [condition('Available', 'False', 'MinimumReplicasUnavailable', 'Deployment does not have minimum availability.', nowIso, true), condition('Progressing', 'False', 'ProgressDeadlineExceeded', `ReplicaSet "${name}" has timed out progressing.`, nowIso, true)],
+    };
+  },
+};
+
+const jobs: Kind = {
+  name: 'job',
+  resource: builtinResources.jobs,
+  settled: (obj) => conditions(obj).some((c) => (c['type'] === 'Complete' || c['type'] === 'Failed') && c['status'] === 'True'),
+  start(obj, nowIso) {
+    if (field(obj, 'spec')?.['suspend'] === true || field(obj, 'status')?.['startTime'] !== undefined) return undefined;
+    return { startTime: nowIso, active: 1, ready: 0, terminating: 0, uncountedTerminatedPods: {} };
+  },
+  finish(obj, succeed, nowIso) {
+    const spec = field(obj, 'spec') ?? {};
+    if (succeed) {
+      const message = 'Reached expected number of succeeded pods';
+      return {
+        active: null,
+        ready: 0,
+        succeeded: Number(spec['completions'] ?? 1),
+        completionTime: nowIso,
+        conditions: [condition('SuccessCriteriaMet', 'True', 'CompletionsReached', message, nowIso, false), condition('Complete', 'True', 'CompletionsReached', message, nowIso, false)],
+      };
+    }
+    const message = 'Job has reached the specified backoff limit';
+    return {
+      active: null,
+      ready: 0,
+      failed: Number(spec['backoffLimit'] ?? 6) + 1,
+      conditions: [condition('FailureTarget', 'True', 'BackoffLimitExceeded', message, nowIso, false), condition('Failed', 'True', 'BackoffLimitExceeded', message, nowIso, false)],
+    };
+  },
+};
+
+export interface WorkloadSimulatorSettings {
+  readonly client: KubeClient;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** Pause between a failed list or watch and the next try. */
+  readonly retryDelayMs?: number;
+}
+
+/**
+ * Plays the Deployment and Job controllers.
+ *
+ * Guarantees: each (object uid, generation) is driven at most once per simulator; an object settled for
+ * its generation is never written; a lost watch is resumed, and a 410 relists.
+ * Assumptions: nothing else writes the status of these objects (no real controllers).
+ */
+export class WorkloadSimulator {
+  readonly #client: KubeClient;
+  readonly #clock: Clock;
+  readonly #logger: Logger;
+  readonly #retryDelayMs: number;
+  readonly #inFlight = new Map<string, TimerHandle>();
+
+  constructor(settings: WorkloadSimulatorSettings) {
+    this.#client = settings.client;
+    this.#clock = settings.clock;
+    this.#logger = settings.logger;
+    this.#retryDelayMs = settings.retryDelayMs ?? 1000;
+  }
+
+  /** Runs until `signal` aborts. */
+  async run(signal: AbortSignal): Promise<void> {
+    await Promise.all([this.#loop(deployments, signal), this.#loop(jobs, signal)]);
+    for (const handle of this.#inFlight.values()) this.#clock.clearTimeout(handle);
+    this.#inFlight.clear();
+  }
+
+  async #loop(kind: Kind, signal: AbortSignal): Promise<void> {
+    let resourceVersion: string | undefined;
+    while (!signal.aborted) {
+      try {
+        if (resourceVersion === undefined) {
+          const list = await this.#client.listAll(kind.resource, { signal });
+          for (const item of list.items) this.#observe(kind, item as unknown as Obj);
+          resourceVersion = list.metadata.resourceVersion;
+        }
+        const events = await this.#client.watch(kind.resource, { ...(resourceVersion === undefined ? {} : { resourceVersion }), allowWatchBookmarks: true, timeoutSeconds: 300, signal });
+        for await (const event of events) {
+          if (event.object.metadata.resourceVersion !== undefined) resourceVersion = event.object.metadata.resourceVersion;
+          if (event.type === 'ADDED' || event.type === 'MODIFIED') this.#observe(kind, event.object as KubeObject as unknown as Obj);
+        }
+      } catch (error) {
+        if (signal.aborted) return;
+        resourceVersion = undefined;
+        if (isGone(error)) continue;
+        this.#logger.warn({ err: error, kind: kind.name }, 'simulator watch failed; retrying');
+        await new Promise((resolve) => {
+          const handle = this.#clock.setTimeout(() => resolve(undefined), this.#retryDelayMs);
+          signal.addEventListener('abort', () => (this.#clock.clearTimeout(handle), resolve(undefined)), { once: true });
+        });
+      }
+    }
+  }
+
+  #observe(kind: Kind, obj: Obj): void {
+    const meta = field(obj, 'metadata') ?? {};
+    if (meta['deletionTimestamp'] !== undefined || kind.settled(obj)) return;
+    const key = `${String(meta['uid'])}/${generationOf(obj)}`;
+    if (this.#inFlight.has(key)) return;
+    const namespace = String(meta['namespace'] ?? '');
+    const name = String(meta['name'] ?? '');
+    const plan = plannedOutcome(obj);
+    const started = kind.start(obj, this.#nowIso());
+    // The finishing write waits for the starting one, so they land in order even with a zero delay.
+    const startWrite = started === undefined ? Promise.resolve() : this.#patch(kind, namespace, name, started);
+    const handle = this.#clock.setTimeout(() => {
+      void startWrite.then(() => this.#patch(kind, namespace, name, kind.finish(obj, plan.succeed, this.#nowIso()))).finally(() => this.#inFlight.delete(key));
+    }, plan.delayMs);
+    this.#inFlight.set(key, handle);
+  }
+
+  #nowIso(): string {
+    return new Date(this.#clock.now()).toISOString().replace(/\.\d+Z$/, 'Z');
+  }
+
+  async #patch(kind: Kind, namespace: string, name: string, status: Obj): Promise<void> {
+    try {
+      await this.#client.patch(kind.resource, name, { status }, { namespace, subresource: 'status', type: 'merge' });
+    } catch (error) {
+      // A deleted object needs no status; anything else is logged and retried by the next event.
+      if (!isNotFound(error)) this.#logger.warn({ err: error, kind: kind.name, name }, 'simulator status write failed');
+    }
+  }
+
+}

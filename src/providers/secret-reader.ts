@@ -1,0 +1,64 @@
+// Reads a key of a Secret named by a spec's secretRef, and registers the value so nothing the operator emits can carry it.
+import { builtinResources, type KubeClient } from '../kube/client.ts';
+import { isNotFound } from '../kube/errors.ts';
+import type { KubeObject } from '../kube/kube-object.ts';
+import type { SecretMask } from '../observability/redact.ts';
+import { SecretKeyNotFoundError, SecretNotFoundError } from './provider-error.ts';
+
+/** A key of a Secret in the namespace of the resource that names it (`spec...secretRef`). */
+export interface SecretRef {
+  readonly name: string;
+  readonly key: string;
+}
+
+interface Secret extends KubeObject {
+  readonly data?: Readonly<Record<string, string>>;
+}
+
+export interface SecretReaderOptions {
+  readonly kube: Pick<KubeClient, 'get'>;
+  /** Every value read is registered here before it is returned. */
+  readonly mask: SecretMask;
+}
+
+/**
+ * Reads Secret values for providers and runners.
+ *
+ * Guarantees: a value is registered in the `SecretMask` (as read, and without trailing white space) before
+ * the caller sees it; a missing Secret is a `SecretNotFoundError` and a missing or empty key a
+ * `SecretKeyNotFoundError` listing the keys that exist (never their values), both terminal
+ * (`InvalidSpec`); other API errors pass through as their `kube/errors.ts` classes. Nothing is cached, so
+ * a rotated Secret is used on the next read.
+ */
+export class SecretReader {
+  readonly #kube: Pick<KubeClient, 'get'>;
+  readonly #mask: SecretMask;
+
+  constructor(options: SecretReaderOptions) {
+    this.#kube = options.kube;
+    this.#mask = options.mask;
+  }
+
+  /** The value of `ref.key` of Secret `ref.name` in `namespace`, decoded from base64 as UTF-8. */
+  async read(namespace: string, ref: SecretRef, signal?: AbortSignal): Promise<string> {
+    let secret: Secret;
+    try {
+      secret = await this.#kube.get<Secret>(builtinResources.secrets, ref.name, { namespace, ...(signal === undefined ? {} : { signal }) });
+    } catch (error) {
+      if (isNotFound(error)) throw new SecretNotFoundError('secrets', `Secret ${namespace}/${ref.name} not found`, { cause: error });
+      throw error;
+    }
+    const data = secret.data ?? {};
+    const encoded = data[ref.key];
+    const value = encoded === undefined ? '' : Buffer.from(encoded, 'base64').toString('utf8');
+    if (value !== '') {
+      this.#mask.add(value);
+      this.#mask.add(value.trimEnd());
+      return value;
+    }
+    const keys = Object.keys(data).sort();
+    const present = keys.length === 0 ? 'it has no keys' : `its keys are ${keys.map((key) => `"${key}"`).join(', ')}`;
+    const problem = encoded === undefined ? 'has no key' : 'has an empty value under';
+    throw new SecretKeyNotFoundError('secrets', `Secret ${namespace}/${ref.name} ${problem} "${ref.key}" (${present})`);
+  }
+}

@@ -1,0 +1,177 @@
+// One reconcile's pass over a fan-out group: schedules its units under the concurrency limit, then fans in.
+import type { Clock } from '../resilience/clock.ts';
+import { NonRetryableError } from '../resilience/classify-failure.ts';
+import type { RetryPolicy } from '../resilience/retry.ts';
+import { done, fail, type FanOut, type FanOutUnit, type StepOutcome } from './step.ts';
+import { compact, errorMessage, FINAL_STATES, statusMessage, withChanges, type Advance, type ProgressTarget, type StepProgress } from './step-progress.ts';
+import type { WorkflowEventFields } from './workflow-events.ts';
+import type { WorkflowUnit } from './workflow-status-store.ts';
+
+/** What a pass needs of the run it belongs to. */
+export interface FanOutPassDeps<Input> {
+  readonly input: Input;
+  readonly clock: Clock;
+  /** The run's retry policy, for a group that declares none. */
+  readonly defaultRetry: RetryPolicy;
+  /** The group's entry in `status.workflow.steps`. */
+  readonly entry: { progress: StepProgress };
+  /** The unit records of the group, by unit id (a unit never started has none). */
+  readonly records: Map<string, StepProgress>;
+  /** Runs one attempt of a unit if it is due (the run's step logic). */
+  advance(target: ProgressTarget<Input>): Promise<Advance>;
+  save(): Promise<void>;
+  emit(event: WorkflowEventFields): void;
+  /** Stops every unit of the run (after a failed save or a cancellation). */
+  abort(reason: unknown): void;
+}
+
+/**
+ * Advances a fan-out group by one reconcile.
+ *
+ * Guarantees: at most `concurrency` units are in progress (started and not finished; a unit waiting on
+ * its Job keeps its slot); slots freed during the pass are refilled in it; each unit is advanced at
+ * most once per pass; with `failFast`, no unit starts after one has failed, and units never started end
+ * `Skipped`; the group finishes (fan-in) only when every unit has.
+ */
+export class FanOutPass<Input> {
+  readonly #definition: FanOut<Input>;
+  readonly #deps: FanOutPassDeps<Input>;
+  #units: readonly FanOutUnit[] = [];
+  /** With failFast, set once a unit has failed: no more units start. */
+  #stopping = false;
+
+  constructor(definition: FanOut<Input>, deps: FanOutPassDeps<Input>) {
+    this.#definition = definition;
+    this.#deps = deps;
+  }
+
+  async run(): Promise<Advance> {
+    const { entry, records } = this.#deps;
+    if (FINAL_STATES.has(entry.progress.state)) return { kind: 'finished', state: entry.progress.state as 'Succeeded', message: entry.progress.message ?? '' };
+    const dueAtMs = entry.progress.nextAttemptAt === undefined ? undefined : Date.parse(entry.progress.nextAttemptAt);
+    if (dueAtMs !== undefined && dueAtMs > this.#deps.clock.now()) return { kind: 'pending', dueAtMs };
+
+    this.#units = this.#definition.units(this.#deps.input);
+    if (new Set(this.#units.map((unit) => unit.id)).size !== this.#units.length) throw new Error(`fan-out ${this.#definition.name}: unit ids are not unique`);
+    const firstRun = entry.progress.state === 'Pending';
+    entry.progress = withChanges(entry.progress, { state: 'Running', attempts: Math.max(1, entry.progress.attempts), startedAt: entry.progress.startedAt ?? this.#now() }, ['nextAttemptAt']);
+    if (firstRun) {
+      await this.#deps.save();
+      this.#deps.emit({ type: 'job.started', step: this.#definition.name, attempt: 1 });
+    }
+
+    this.#stopping = this.#definition.failFast === true && this.#units.some((unit) => this.#isFailed(records.get(unit.id)));
+    await this.#runUnits();
+    const unfinished = this.#units.some((unit) => this.#inProgress(records.get(unit.id)) || (!this.#stopping && !records.has(unit.id)));
+    return unfinished ? this.#waitForUnits() : this.#fanIn();
+  }
+
+  #isFailed(progress: StepProgress | undefined): boolean {
+    return progress?.state === 'Failed' || (progress?.state === 'Succeeded' && this.#definition.unitFailed?.(progress.result) === true);
+  }
+
+  /** Started and not finished: it holds a concurrency slot. */
+  #inProgress(progress: StepProgress | undefined): boolean {
+    return progress !== undefined && !FINAL_STATES.has(progress.state);
+  }
+
+  /** The next unit to advance: a unit in progress that is due, else a new one if a slot is free. */
+  #next(visited: ReadonlySet<string>): FanOutUnit | undefined {
+    const { records } = this.#deps;
+    const now = this.#deps.clock.now();
+    const due = this.#units.find((unit) => {
+      const progress = records.get(unit.id);
+      return !visited.has(unit.id) && this.#inProgress(progress) && (progress?.nextAttemptAt === undefined || Date.parse(progress.nextAttemptAt) <= now);
+    });
+    if (due !== undefined || this.#stopping) return due;
+    if (this.#units.filter((unit) => this.#inProgress(records.get(unit.id))).length >= this.#definition.concurrency) return undefined;
+    return this.#units.find((unit) => !visited.has(unit.id) && !records.has(unit.id));
+  }
+
+  /** Advances every due unit once, concurrently, starting new ones as slots free up. */
+  async #runUnits(): Promise<void> {
+    const { records } = this.#deps;
+    const visited = new Set<string>();
+    const inFlight = new Map<string, Promise<void>>();
+    let failure: { error: unknown } | undefined;
+    for (;;) {
+      for (let unit = this.#next(visited); unit !== undefined && failure === undefined; unit = this.#next(visited)) {
+        const current = unit;
+        visited.add(current.id);
+        if (!records.has(current.id)) records.set(current.id, { state: 'Pending', attempts: 0 });
+        const running = this.#deps
+          .advance(this.#unitTarget(current))
+          .then(() => {
+            if (this.#definition.failFast === true && this.#isFailed(records.get(current.id))) this.#stopping = true;
+          })
+          .catch((error: unknown) => {
+            // A failed save or a cancelled reconcile: stop every unit of this pass, then report it.
+            failure ??= { error };
+            this.#deps.abort(error);
+          })
+          .finally(() => inFlight.delete(current.id));
+        inFlight.set(current.id, running);
+      }
+      if (inFlight.size === 0) break;
+      await Promise.race(inFlight.values());
+    }
+    if (failure !== undefined) throw failure.error;
+  }
+
+  /** Some units are still in progress: the group waits for the earliest of them. */
+  async #waitForUnits(): Promise<Advance> {
+    const { entry, records } = this.#deps;
+    const inProgress = this.#units.map((unit) => records.get(unit.id)).filter((progress) => this.#inProgress(progress));
+    const finished = this.#units.filter((unit) => FINAL_STATES.has(records.get(unit.id)?.state ?? 'Pending')).length;
+    const dueAtMs = Math.min(...inProgress.map((progress) => Date.parse(progress?.nextAttemptAt ?? this.#now())), Number.POSITIVE_INFINITY);
+    const message = `${finished}/${this.#units.length} units finished, ${inProgress.length} in progress`;
+    entry.progress = withChanges(entry.progress, { state: 'Waiting', message, ...(Number.isFinite(dueAtMs) ? { nextAttemptAt: new Date(dueAtMs).toISOString() } : {}) });
+    await this.#deps.save();
+    return { kind: 'pending', dueAtMs: Number.isFinite(dueAtMs) ? dueAtMs : this.#deps.clock.now() };
+  }
+
+  /** Every unit has finished, or fail-fast stopped the rest: the units never started are skipped, then fan-in. */
+  async #fanIn(): Promise<Advance> {
+    const { entry, records } = this.#deps;
+    const name = this.#definition.name;
+    for (const unit of this.#units) if (!records.has(unit.id)) records.set(unit.id, { state: 'Skipped', attempts: 0, finishedAt: this.#now(), message: 'not started: fail-fast after a failed unit' });
+    const finals = this.#units.map((unit) => compact({ id: unit.id, ...(records.get(unit.id) as StepProgress) }));
+    const outcome = this.#definition.fanIn?.(finals) ?? defaultFanIn(finals, this.#definition.unitFailed);
+    const succeeded = outcome.kind === 'done';
+    const message = statusMessage(succeeded ? (outcome.message ?? `${finals.length} units finished`) : outcome.kind === 'fail' ? errorMessage(outcome.error) : outcome.reason);
+    entry.progress = withChanges(entry.progress, { state: succeeded ? 'Succeeded' : 'Failed', finishedAt: this.#now(), message }, ['nextAttemptAt']);
+    await this.#deps.save();
+    const durationMs = Math.max(0, this.#deps.clock.now() - Date.parse(entry.progress.startedAt ?? this.#now()));
+    this.#deps.emit(succeeded ? { type: 'job.completed', step: name, attempt: 1, durationMs } : { type: 'job.failed', step: name, attempt: 1, durationMs, retryable: false, message });
+    return { kind: 'finished', state: succeeded ? 'Succeeded' : 'Failed', message };
+  }
+
+  #unitTarget(unit: FanOutUnit): ProgressTarget<Input> {
+    const definition = this.#definition;
+    const { records } = this.#deps;
+    const retry = definition.retry ?? this.#deps.defaultRetry;
+    return {
+      step: definition.name,
+      unit: unit.id,
+      retry,
+      timeoutMs: definition.timeoutMs ?? retry.settings.attemptTimeoutMs,
+      keepResult: true,
+      run: (context) => definition.run(context, unit),
+      get: () => records.get(unit.id) as StepProgress,
+      set: (progress) => records.set(unit.id, progress),
+    };
+  }
+
+  #now(): string {
+    return new Date(this.#deps.clock.now()).toISOString();
+  }
+}
+
+/** Fan-in by default: done with the counts when no unit failed, otherwise a final failure naming how many. */
+function defaultFanIn(units: readonly WorkflowUnit[], unitFailed: ((result: unknown) => boolean) | undefined): StepOutcome {
+  const failed = units.filter((unit) => unit.state === 'Failed' || (unit.state === 'Succeeded' && unitFailed?.(unit.result) === true)).length;
+  const skipped = units.filter((unit) => unit.state === 'Skipped').length;
+  const counts = { total: units.length, succeeded: units.length - failed - skipped, failed, skipped };
+  if (failed > 0) return fail(new NonRetryableError(`${failed} of ${units.length} units failed${skipped > 0 ? `, ${skipped} skipped` : ''}`), { retryable: false });
+  return done(counts, `${counts.succeeded} of ${units.length} units succeeded`);
+}

@@ -1,0 +1,116 @@
+// Steps and fan-out groups: what a workflow is made of, what one run of a step returns, and what it may use.
+import type { Clock } from '../resilience/clock.ts';
+import type { SideEffectCall } from '../resilience/idempotent-call.ts';
+import type { RetryPolicy } from '../resilience/retry.ts';
+import type { WorkflowUnit } from './workflow-status-store.ts';
+import type { WorkflowResource } from './workflow.ts';
+
+/**
+ * The outcome of one run of a step. A step never sleeps: it returns `wait` and the engine asks for a
+ * requeue, or `fail` and the engine schedules the retry (or gives up) under the step's policy.
+ */
+export type StepOutcome =
+  | { readonly kind: 'done'; readonly result: unknown; readonly message?: string }
+  | { readonly kind: 'wait'; readonly delayMs: number; readonly reason: string }
+  | { readonly kind: 'fail'; readonly error: unknown; readonly retryable: boolean };
+
+/** The step finished; `result` (JSON) is kept for fan-in when the step is a unit. */
+export function done(result?: unknown, message?: string): StepOutcome {
+  return message === undefined ? { kind: 'done', result } : { kind: 'done', result, message };
+}
+
+/** The step is not finished and wants to be run again in `delayMs` (a poll), without using an attempt. */
+export function wait(delayMs: number, reason: string): StepOutcome {
+  return { kind: 'wait', delayMs: Math.max(0, delayMs), reason };
+}
+
+/** The attempt failed; a retryable failure is tried again under the step's retry policy, another fails the step. */
+export function fail(error: unknown, options: { readonly retryable: boolean }): StepOutcome {
+  return { kind: 'fail', error, retryable: options.retryable };
+}
+
+export interface SideEffectOptions {
+  /** The breaker of the dependency called, from the registry (`provider:railway`). */
+  readonly breaker?: string;
+  /** Bounds the call; the step's attempt timeout by default. */
+  readonly timeoutMs?: number;
+  /** How long the claim protects the call; by default the engine's claim TTL, at least the timeout plus 30 s. */
+  readonly claimTtlMs?: number;
+}
+
+/** What a step's run receives. */
+export interface StepContext<Input> {
+  readonly input: Input;
+  readonly resource: WorkflowResource;
+  /** The run's id, `<uid>/<generation>`: the correlation id of logs and events. */
+  readonly workflowId: string;
+  readonly step: string;
+  /** The fan-out unit being run, if any. */
+  readonly unit: string | undefined;
+  /** 1-based; a run resumed from a wait keeps the attempt it waited in. */
+  readonly attempt: number;
+  /** Aborted when the attempt times out or the reconcile is cancelled. */
+  readonly signal: AbortSignal;
+  readonly clock: Clock;
+  /**
+   * Runs an external side effect exactly once for this resource generation, step, unit and `name`:
+   * breaker, claim of the idempotency key, call with the key, record of the result. Returns the recorded
+   * result (JSON) without calling when it already ran. Throws a deferral (the engine turns it into a
+   * wait) when the breaker is open, the key is held by another run, or the store is unreachable.
+   */
+  sideEffect<T>(name: string, call: SideEffectCall<T>, options?: SideEffectOptions): Promise<T>;
+  /** The recorded result of a side effect of this run (`step`, and `name` as given to sideEffect), while it is kept. */
+  recordedResult<T>(step: string, name: string, unit?: string): Promise<T | undefined>;
+}
+
+interface StepCommon<Input> {
+  /** Unique in its workflow, at most 63 characters. */
+  readonly name: string;
+  /** Decides retries of failed attempts; the run's default policy when absent. */
+  readonly retry?: RetryPolicy;
+  /** Bounds one run; the retry policy's attempt timeout when absent. */
+  readonly timeoutMs?: number;
+  /** Undoes this step when a later step fails for good (e.g. rollback of a deploy). Runs as a step of its own. */
+  readonly compensation?: Step<Input>;
+}
+
+/** One step: run until done, waiting and retrying across reconciles. */
+export interface Step<Input> extends StepCommon<Input> {
+  readonly kind: 'step';
+  run(context: StepContext<Input>): Promise<StepOutcome>;
+}
+
+/** A unit of a fan-out group, identified by a stable id. */
+export interface FanOutUnit {
+  readonly id: string;
+}
+
+/** N units run under a concurrency limit, each like a step of its own, then aggregated (fan-in). */
+export interface FanOut<Input, Unit extends FanOutUnit = FanOutUnit> extends StepCommon<Input> {
+  readonly kind: 'fan-out';
+  /** The units, in scheduling order; the same ids for the same input. */
+  units(input: Input): readonly Unit[];
+  /** At most this many units in progress (started and not finished) at a time. */
+  readonly concurrency: number;
+  /** After the first unit fails, start no more units; those never started become Skipped. */
+  readonly failFast?: boolean;
+  /** A unit that finished with this result still counts as failed (a check that ran and found problems). */
+  readonly unitFailed?: (result: unknown) => boolean;
+  run(context: StepContext<Input>, unit: Unit): Promise<StepOutcome>;
+  /**
+   * The group's outcome from its finished units (`done` or `fail`; anything else fails the group). By
+   * default: done with the counts, or a final failure when a unit failed.
+   */
+  fanIn?(units: readonly WorkflowUnit[]): StepOutcome;
+}
+
+/** Declares a step. */
+export function step<Input>(definition: Omit<Step<Input>, 'kind'>): Step<Input> {
+  return { kind: 'step', ...definition };
+}
+
+/** Declares a fan-out group. */
+export function fanOut<Input, Unit extends FanOutUnit>(definition: Omit<FanOut<Input, Unit>, 'kind'>): FanOut<Input, Unit> {
+  if (!(definition.concurrency >= 1)) throw new RangeError(`fan-out ${definition.name}: concurrency must be at least 1`);
+  return { kind: 'fan-out', ...definition };
+}

@@ -1,0 +1,78 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { KubeConfig } from '@kubernetes/client-node';
+import { runCli } from '../../src/cli/cli.ts';
+import { COMMANDS } from '../../src/cli/commands.ts';
+import { KubeClient } from '../../src/kube/client.ts';
+import { captureIo } from '../support/io.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'dev-command-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('blackroad-operator dev', () => {
+  it('writes a kubeconfig, prints it once ready, serves the API and exits 0 on SIGTERM', async () => {
+    const kubeconfig = join(dir, 'nested', 'kubeconfig');
+    const child = spawn(process.execPath, ['src/cli/main.ts', 'dev', '--port', '0', '--kubeconfig', kubeconfig], { cwd: new URL('../..', import.meta.url).pathname, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    try {
+      const deadline = Date.now() + 20_000;
+      while (!stdout.includes('\n') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 25));
+      expect(stdout.split('\n')[0]).toBe(`kubeconfig: ${kubeconfig}`);
+      const kubeConfig = new KubeConfig();
+      kubeConfig.loadFromFile(kubeconfig);
+      const client = KubeClient.fromKubeConfig(kubeConfig);
+      const namespace = await client.request({ method: 'GET', path: '/api/v1/namespaces/default' });
+      const deploys = await client.request({ method: 'GET', path: '/apis/operator.blackroad.io/v1alpha1/namespaces/default/deploys' });
+      client.close();
+      expect(deploys).toMatchObject({ kind: 'DeployList', items: [] });
+      expect(namespace).toMatchObject({ kind: 'Namespace', metadata: { name: 'default' } });
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect(await exited).toBe(0);
+  });
+
+  it('rejects a bad port with exit code 2 and one line', async () => {
+    const io = captureIo();
+    expect(await runCli(['dev', '--port', 'http'], io, COMMANDS)).toBe(2);
+    expect(io.stderrText()).toBe('blackroad-operator dev: --port: "http" is not a port; a whole number from 0 to 65535\n');
+  });
+
+  it('says in its help that the operator is not part of this build yet', async () => {
+    const io = captureIo();
+    expect(await runCli(['dev', '--help'], io, COMMANDS)).toBe(0);
+    expect(io.stdoutText()).toContain('does not include the operator yet');
+    expect(io.stdoutText()).toContain('--no-operator');
+  });
+
+  it('runs a plugged-in operator until stopped', async () => {
+    const { devCommand } = await import('../../src/cli/dev-command.ts');
+    let sawKubeconfig = '';
+    let stopped = false;
+    let stop: (reason: string) => void = () => undefined;
+    const command = devCommand({
+      operator: {
+        name: 'operator',
+        async run(context, signal) {
+          sawKubeconfig = context.kubeconfigPath;
+          await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+          stopped = true;
+        },
+      },
+      stopSignal: () => new Promise((resolve) => (stop = resolve)),
+    });
+    const io = captureIo({ LOG_LEVEL: 'silent' });
+    const done = command.run(['--port', '0', '--kubeconfig', join(dir, 'plugged')], io);
+    const deadline = Date.now() + 10_000;
+    while (sawKubeconfig === '' && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    stop('test');
+    expect(await done).toBe(0);
+    expect(sawKubeconfig).toBe(join(dir, 'plugged'));
+    expect(stopped).toBe(true);
+  });
+});

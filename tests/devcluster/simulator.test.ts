@@ -1,0 +1,89 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pino } from 'pino';
+import { DELAY_ANNOTATION, OUTCOME_ANNOTATION, WorkloadSimulator } from '../../src/devcluster/simulator.ts';
+import { KubeClient } from '../../src/kube/client.ts';
+import { systemClock } from '../../src/resilience/clock.ts';
+import { startCluster, type ClusterHarness } from '../support/cluster.ts';
+
+let cluster: ClusterHarness;
+const controller = new AbortController();
+let running: Promise<void>;
+let client: KubeClient;
+
+beforeAll(async () => {
+  cluster = await startCluster({ suite: 'simulator' });
+  client = KubeClient.fromKubeConfig(cluster.kubeConfig);
+  const simulator = new WorkloadSimulator({ client, clock: systemClock, logger: pino({ level: 'silent' }), retryDelayMs: 100 });
+  running = simulator.run(controller.signal);
+});
+afterAll(async () => {
+  controller.abort();
+  await running;
+  client.close();
+  await cluster.stop();
+});
+
+type Obj = { metadata: { generation: number }; status?: { observedGeneration?: number; replicas?: number; availableReplicas?: number; updatedReplicas?: number; succeeded?: number; failed?: number; startTime?: string; conditions?: { type: string; status: string; reason: string }[] } };
+
+async function until(path: string, done: (obj: Obj) => boolean, timeoutMs = 10_000): Promise<Obj> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const obj = (await cluster.request('GET', path)).json<Obj>();
+    if (done(obj)) return obj;
+    if (Date.now() > deadline) throw new Error(`${path} did not reach the expected state: ${JSON.stringify(obj.status)}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+const condition = (obj: Obj, type: string) => obj.status?.conditions?.find((c) => c.type === type);
+
+function deployment(name: string, annotations: Record<string, string>, image = 'nginx:1.27') {
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name, annotations },
+    spec: { replicas: 3, selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'app', image }] } } },
+  };
+}
+
+describe('workload simulator', () => {
+  it('rolls a Deployment out after its delay: observedGeneration, replicas and Available', async () => {
+    const path = `/apis/apps/v1/namespaces/${cluster.namespace}/deployments`;
+    await cluster.request('POST', path, { body: deployment('web', { [DELAY_ANNOTATION]: '150' }) });
+    const progressing = await until(`${path}/web`, (obj) => obj.status?.observedGeneration === 1);
+    expect(condition(progressing, 'Progressing')?.reason).toBe('ReplicaSetUpdated');
+    const done = await until(`${path}/web`, (obj) => condition(obj, 'Available')?.status === 'True');
+    expect(done.status).toMatchObject({ observedGeneration: 1, replicas: 3, updatedReplicas: 3, availableReplicas: 3 });
+    expect(condition(done, 'Progressing')).toMatchObject({ status: 'True', reason: 'NewReplicaSetAvailable' });
+  });
+
+  it('rolls out again when the template changes (a new generation)', async () => {
+    const path = `/apis/apps/v1/namespaces/${cluster.namespace}/deployments/web`;
+    await cluster.request('PATCH', path, { body: { spec: { template: { spec: { containers: [{ name: 'app', image: 'nginx:1.28' }] } } } }, contentType: 'application/strategic-merge-patch+json' });
+    const done = await until(path, (obj) => obj.status?.observedGeneration === 2 && condition(obj, 'Progressing')?.reason === 'NewReplicaSetAvailable');
+    expect(done.metadata.generation).toBe(2);
+  });
+
+  it('fails a rollout with ProgressDeadlineExceeded when the pod template asks for it', async () => {
+    const path = `/apis/apps/v1/namespaces/${cluster.namespace}/deployments`;
+    const body = deployment('broken', {});
+    const withTemplateAnnotation = { ...body, spec: { ...body.spec, template: { ...body.spec.template, metadata: { ...body.spec.template.metadata, annotations: { [OUTCOME_ANNOTATION]: 'fail', [DELAY_ANNOTATION]: '50' } } } } };
+    await cluster.request('POST', path, { body: withTemplateAnnotation });
+    const done = await until(`${path}/broken`, (obj) => condition(obj, 'Progressing')?.status === 'False');
+    expect(condition(done, 'Progressing')?.reason).toBe('ProgressDeadlineExceeded');
+    expect(condition(done, 'Available')?.status).toBe('False');
+  });
+
+  it('completes a Job, or fails it with BackoffLimitExceeded', async () => {
+    const path = `/apis/batch/v1/namespaces/${cluster.namespace}/jobs`;
+    const job = (name: string, annotations: Record<string, string>) => ({ apiVersion: 'batch/v1', kind: 'Job', metadata: { name, annotations }, spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'main', image: 'busybox:1.36' }] } } } });
+    await cluster.request('POST', path, { body: job('ok', { [DELAY_ANNOTATION]: '50' }) });
+    await cluster.request('POST', path, { body: job('ko', { [DELAY_ANNOTATION]: '50', [OUTCOME_ANNOTATION]: 'fail' }) });
+    const ok = await until(`${path}/ok`, (obj) => condition(obj, 'Complete')?.status === 'True');
+    expect(ok.status?.succeeded).toBe(1);
+    expect(ok.status?.startTime).toBeDefined();
+    const ko = await until(`${path}/ko`, (obj) => condition(obj, 'Failed')?.status === 'True');
+    expect(condition(ko, 'Failed')?.reason).toBe('BackoffLimitExceeded');
+    expect(ko.status?.failed).toBe(7);
+  });
+});
