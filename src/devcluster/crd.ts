@@ -146,17 +146,20 @@ export function crdResourceTypes(crd: JsonObject): ResourceType[] {
       const strategy: ObjectStrategy = {
         ...(columns === undefined ? {} : { printerColumns: columns }),
         normalize(obj, ctx) {
-          const unknown = schema.prune(obj);
+          const only = ctx.subresource === 'status' ? 'status' : undefined;
+          const unknown = schema.prune(obj, only);
           if (unknown.length > 0) {
             if (ctx.fieldValidation === 'Strict') {
               throw new StatusError(400, 'BadRequest', `${kind} in version "${versionName}" cannot be handled as a ${kind}: strict decoding error: ${unknown.map((field) => `unknown field "${field}"`).join(', ')}`);
             }
             if (ctx.fieldValidation === 'Warn') for (const field of unknown) ctx.warnings.push(`unknown field "${field}"`);
           }
-          schema.applyDefaults(obj);
+          schema.applyDefaults(obj, only);
         },
-        validate(obj, old) {
-          return [...validateObjectMeta(obj, old, 'subdomain'), ...schema.validate(obj, old)];
+        validate(obj, old, subresource) {
+          // A status write keeps the stored metadata, which was validated when it was written.
+          const metaErrors = subresource === 'status' ? [] : validateObjectMeta(obj, old, 'subdomain');
+          return [...metaErrors, ...schema.validate(obj, old)];
         },
         ...(selectable.length === 0
           ? {}

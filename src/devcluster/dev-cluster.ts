@@ -135,7 +135,7 @@ export class DevCluster {
     const registry = new ResourceRegistry();
     const objects = new ObjectService(store, registry, now);
     const controllers = new LifecycleControllers(store, objects, registry, now);
-    const watches = new WatchHub(store, objects, { bookmarkIntervalMs: this.#options.bookmarkIntervalMs ?? 60_000, defaultTimeoutMs: 30 * 60_000, maxBufferedBytes: 16 * 1024 * 1024 });
+    const watches = new WatchHub(store, objects, { bookmarkIntervalMs: this.#options.bookmarkIntervalMs ?? 60_000, defaultTimeoutMs: 30 * 60_000, maxBufferedBytes: 16 * 1024 * 1024, slowWatcherGraceMs: 5000 });
     const openapi = new OpenApiDocuments(registry, (type) => {
       const crd = store.list('apiextensions.k8s.io/customresourcedefinitions').find((stored) => stored.name === `${type.plural}.${type.group}`);
       if (crd === undefined) return undefined;

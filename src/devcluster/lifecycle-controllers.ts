@@ -23,6 +23,8 @@ export class LifecycleControllers {
   readonly #queue = new Set<string>();
   #scheduled = false;
   #unsubscribe: (() => void) | undefined;
+  #customStorages = new Set<string>();
+  #customStoragesGeneration = -1;
 
   constructor(store: Store, objects: ObjectService, registry: ResourceRegistry, now: () => number) {
     this.#store = store;
@@ -56,7 +58,7 @@ export class LifecycleControllers {
       this.#enqueue(`owner|${event.bucket}|${object.namespace}|${object.name}`);
     }
     if (event.type === 'DELETED') {
-      if (this.#store.dependentsOf(object.uid).length > 0) this.#enqueue(`gc|${object.uid}`);
+      if (this.#store.hasDependents(object.uid)) this.#enqueue(`gc|${object.uid}`);
       // A dependent went away: an owner waiting in foreground deletion may be done.
       for (const ownerUid of object.ownerUids ?? []) {
         const owner = this.#store.byUid(ownerUid);
@@ -66,7 +68,11 @@ export class LifecycleControllers {
         const ns = this.#store.get(NAMESPACE_BUCKET, '', object.namespace);
         if (ns?.deleting === true) this.#enqueue(`ns|${object.namespace}`);
       }
-      if (this.#registry.all().some((type) => !type.builtin && type.storage === event.bucket)) {
+      if (this.#customStorages.size === 0 || this.#customStoragesGeneration !== this.#registry.generation) {
+        this.#customStorages = new Set(this.#registry.all().filter((type) => !type.builtin).map((type) => type.storage));
+        this.#customStoragesGeneration = this.#registry.generation;
+      }
+      if (this.#customStorages.has(event.bucket)) {
         for (const crd of this.#store.list(CRD_BUCKET)) if (crd.deleting) this.#enqueue(`crd|${crd.name}`);
       }
     }

@@ -87,6 +87,7 @@ export class ObjectService {
   readonly #store: Store;
   readonly #registry: ResourceRegistry;
   readonly #now: () => number;
+  readonly #storageTypes = new WeakMap<ResourceType, ResourceType>();
 
   constructor(store: Store, registry: ResourceRegistry, now: () => number) {
     this.#store = store;
@@ -97,7 +98,12 @@ export class ObjectService {
   /** The type that owns the stored shape (core Events for events.k8s.io). */
   #storageType(type: ResourceType): ResourceType {
     if (type.strategy.toStorage === undefined) return type;
-    return this.#registry.byStorage(type.storage).find((candidate) => candidate.strategy.toStorage === undefined) ?? type;
+    let found = this.#storageTypes.get(type);
+    if (found === undefined) {
+      found = this.#registry.byStorage(type.storage).find((candidate) => candidate.strategy.toStorage === undefined) ?? type;
+      this.#storageTypes.set(type, found);
+    }
+    return found;
   }
 
   get(type: ResourceType, namespace: string, name: string): StoredObject | undefined {
@@ -156,13 +162,13 @@ export class ObjectService {
     if (apiVersion !== apiVersionOf(type)) throw statusErrors.badRequest(`the API version in the data (${String(apiVersion)}) does not match the expected API version (${apiVersionOf(type)})`);
   }
 
-  #validate(type: ResourceType, obj: JsonObject, old: JsonObject | undefined): void {
-    const errors = type.strategy.validate?.(obj, old) ?? [];
+  #validate(type: ResourceType, obj: JsonObject, old: JsonObject | undefined, subresource = ''): void {
+    const errors = type.strategy.validate?.(obj, old, subresource) ?? [];
     if (errors.length > 0) throw statusErrors.invalid(type.invalidKind.kind, type.invalidKind.group, stringAt(child(obj, 'metadata'), 'name') ?? '', errors);
   }
 
-  #context(options: WriteOptions): WriteContext {
-    return { warnings: options.warnings, fieldValidation: options.fieldValidation, nowMs: this.#now() };
+  #context(options: WriteOptions, subresource = ''): WriteContext {
+    return { warnings: options.warnings, fieldValidation: options.fieldValidation, nowMs: this.#now(), subresource };
   }
 
   #requireNamespace(type: ResourceType, namespace: string, forCreate: boolean): void {
@@ -257,10 +263,12 @@ export class ObjectService {
     if (subresource !== 'status') this.#checkKind(type, { ...next, kind: next['kind'] ?? type.kind, apiVersion: next['apiVersion'] ?? apiVersionOf(type) });
     next['kind'] = type.kind;
     next['apiVersion'] = apiVersionOf(type);
-    type.strategy.normalize?.(next, this.#context(options));
-    this.#validate(type, next, old);
-    if (type.hasGeneration && !jsonEqual(withoutMetaAndStatus(old), withoutMetaAndStatus(next))) meta['generation'] = (typeof oldMeta['generation'] === 'number' ? oldMeta['generation'] : 0) + 1;
-    if (jsonEqual(comparable(old), comparable(next))) return { json: this.render(type, stored), created: false };
+    const statusOnly = subresource === 'status' && type.statusSubresource;
+    type.strategy.normalize?.(next, this.#context(options, statusOnly ? 'status' : ''));
+    this.#validate(type, next, old, statusOnly ? 'status' : '');
+    // A status write changes nothing but status (everything else is the stored object's), so only status decides.
+    if (!statusOnly && type.hasGeneration && !jsonEqual(withoutMetaAndStatus(old), withoutMetaAndStatus(next))) meta['generation'] = (typeof oldMeta['generation'] === 'number' ? oldMeta['generation'] : 0) + 1;
+    if (statusOnly ? jsonEqual(old['status'], next['status']) : jsonEqual(comparable(old), comparable(next))) return { json: this.render(type, stored), created: false };
     const finalizers = meta['finalizers'];
     const storageObj = this.#toStorage(type, next);
     if (stored.deleting && (!Array.isArray(finalizers) || finalizers.length === 0) && !this.#hasPendingSpecFinalizers(storageObj)) {
@@ -296,10 +304,15 @@ export class ObjectService {
       throw statusErrors.conflict(type.group, type.plural, name, `Precondition failed: ResourceVersion in precondition: ${preconditions.resourceVersion}, ResourceVersion in meta: ${stored.rv}`);
     }
     const storageType = this.#storageType(type);
+    const policy = options.propagationPolicy;
+    if (!stored.deleting && stored.finalizers === undefined && policy !== 'Foreground' && policy !== 'Orphan' && storageType.kind !== 'Namespace' && storageType.kind !== 'CustomResourceDefinition') {
+      // Nothing holds the object: it goes at once, and watchers get its JSON with the deletion's resourceVersion.
+      if (options.dryRun !== true) this.#removeStored(type, stored);
+      return { kind: 'deleted', status: this.#deletedStatus(type, name, stored.uid) };
+    }
     const obj = JSON.parse(stored.json) as JsonObject;
     const meta = child(obj, 'metadata') ?? {};
     const finalizers = Array.isArray(meta['finalizers']) ? meta['finalizers'].map(String) : [];
-    const policy = options.propagationPolicy;
     if (policy === 'Foreground' && !finalizers.includes('foregroundDeletion')) finalizers.push('foregroundDeletion');
     if (policy === 'Orphan' && !finalizers.includes('orphan')) finalizers.push('orphan');
     if (storageType.storage === 'apiextensions.k8s.io/customresourcedefinitions' && !finalizers.includes('customresourcecleanup.apiextensions.k8s.io')) finalizers.push('customresourcecleanup.apiextensions.k8s.io');
@@ -329,10 +342,23 @@ export class ObjectService {
       return { kind: 'terminating', json: this.#output(type, obj) };
     }
     if (options.dryRun !== true) this.#remove(storageType, obj);
-    return {
-      kind: 'deleted',
-      status: { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', details: { name, ...(type.group === '' ? {} : { group: type.group }), kind: type.plural, uid: stored.uid } },
-    };
+    return { kind: 'deleted', status: this.#deletedStatus(type, name, stored.uid) };
+  }
+
+  #deletedStatus(type: ResourceType, name: string, uid: string): JsonObject {
+    return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', details: { name, ...(type.group === '' ? {} : { group: type.group }), kind: type.plural, uid } };
+  }
+
+  /**
+   * Removes a stored object without parsing it. Assumption: the first `"resourceVersion":"…"` of the
+   * serialized object is metadata's (every key serialized before it holds strings or objects without one).
+   */
+  #removeStored(type: ResourceType, stored: StoredObject): void {
+    const rv = this.#store.allocate();
+    const marker = `"resourceVersion":"${stored.rv}"`;
+    const at = stored.json.indexOf(marker);
+    const json = at < 0 ? stored.json : `${stored.json.slice(0, at)}"resourceVersion":"${rv}"${stored.json.slice(at + marker.length)}`;
+    this.#store.remove(type.storage, { ...stored, rv, json });
   }
 
   /**

@@ -19,6 +19,8 @@ export interface WriteContext {
   /** `fieldValidation` of the request: Strict turns dropped fields into a 400. */
   readonly fieldValidation: 'Ignore' | 'Warn' | 'Strict';
   readonly nowMs: number;
+  /** `status` for writes through the status subresource: only status changed, the rest is the stored object. */
+  readonly subresource: string;
 }
 
 /**
@@ -30,8 +32,8 @@ export interface ObjectStrategy {
   normalize?(obj: JsonObject, ctx: WriteContext): void;
   /** Server-set fields on create (a Namespace's label, a Job's selector). Runs after normalize. */
   prepareForCreate?(obj: JsonObject): void;
-  /** Field errors of the object (`old` on updates). */
-  validate?(obj: JsonObject, old: JsonObject | undefined): FieldError[];
+  /** Field errors of the object (`old` on updates; `subresource` is `status` for status writes). */
+  validate?(obj: JsonObject, old: JsonObject | undefined, subresource?: string): FieldError[];
   /** Converts a stored object to this version's shape (events.k8s.io/v1 reads core Events). */
   fromStorage?(obj: JsonObject): JsonObject;
   /** Converts an object of this version to the stored shape. */

@@ -212,6 +212,11 @@ export class Store {
     return this.#uidIndex.get(uid);
   }
 
+  /** Whether any object's ownerReferences name `uid`. */
+  hasDependents(uid: string): boolean {
+    return this.#ownerIndex.has(uid);
+  }
+
   /** `bucket|namespace|name` of every object whose ownerReferences name `uid`. */
   dependentsOf(uid: string): string[] {
     return [...(this.#ownerIndex.get(uid) ?? [])];

@@ -114,10 +114,17 @@ export class StructuralSchema {
     this.hasRules = hasRules(this.#root);
   }
 
-  /** Drops fields the schema does not know; returns their paths (`spec.bogus`). apiVersion, kind and metadata are kept. */
-  prune(obj: JsonObject): string[] {
+  /**
+   * Drops fields the schema does not know; returns their paths (`spec.bogus`). apiVersion, kind and metadata
+   * are kept. With `only`, just that top-level field is pruned (status writes: the rest is already stored).
+   */
+  prune(obj: JsonObject, only?: string): string[] {
     const unknown: string[] = [];
-    this.#pruneObject(obj, this.#root, '', unknown, true);
+    if (only === undefined) this.#pruneObject(obj, this.#root, '', unknown, true);
+    else {
+      const schema = this.#root.properties?.get(only);
+      if (schema !== undefined && obj[only] !== undefined) this.#pruneValue(obj[only], schema, only, unknown);
+    }
     return unknown.sort();
   }
 
@@ -152,9 +159,13 @@ export class StructuralSchema {
     }
   }
 
-  /** Fills `default`s of absent fields, recursively (defaults themselves get defaulted inside). */
-  applyDefaults(obj: JsonObject): void {
-    this.#defaultValue(obj, this.#root);
+  /** Fills `default`s of absent fields, recursively (defaults themselves get defaulted inside); `only` as for prune. */
+  applyDefaults(obj: JsonObject, only?: string): void {
+    if (only === undefined) this.#defaultValue(obj, this.#root);
+    else {
+      const schema = this.#root.properties?.get(only);
+      if (schema !== undefined && obj[only] !== undefined) this.#defaultValue(obj[only], schema);
+    }
   }
 
   #defaultValue(value: Json | undefined, node: SchemaNode): void {

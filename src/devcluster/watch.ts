@@ -27,8 +27,9 @@ export interface WatchSettings {
   readonly bookmarkIntervalMs: number;
   /** Watch length when the client sets no timeoutSeconds. */
   readonly defaultTimeoutMs: number;
-  /** A watcher whose unsent data exceeds this is closed; it resumes from its last resourceVersion. */
+  /** A watcher whose unsent data still exceeds this `slowWatcherGraceMs` later is closed; it resumes from its last resourceVersion. */
   readonly maxBufferedBytes: number;
+  readonly slowWatcherGraceMs: number;
 }
 
 interface Watcher {
@@ -36,6 +37,7 @@ interface Watcher {
   readonly res: ServerResponse;
   readonly startRv: number;
   columnsSent: boolean;
+  overflowCheck: boolean;
   close(): void;
 }
 
@@ -106,8 +108,23 @@ export class WatchHub {
   }
 
   #send(watcher: Watcher, line: string): void {
-    watcher.res.write(line);
-    if (watcher.res.writableLength > this.#settings.maxBufferedBytes) watcher.close();
+    const res = watcher.res;
+    // Changes committed in one turn of the event loop (a deletecollection, a burst of writes) leave in one
+    // socket write instead of one each.
+    if (res.writableCorked === 0) {
+      res.cork();
+      process.nextTick(() => res.uncork());
+    }
+    res.write(line);
+    if (res.writableLength > this.#settings.maxBufferedBytes && !watcher.overflowCheck) {
+      // A burst (a deletecollection) may fill the buffer of a healthy watcher; only one that has not
+      // drained it a while later is slow, and is closed like kube-apiserver drops a blocked watcher.
+      watcher.overflowCheck = true;
+      setTimeout(() => {
+        watcher.overflowCheck = false;
+        if (res.writableLength > this.#settings.maxBufferedBytes) watcher.close();
+      }, this.#settings.slowWatcherGraceMs).unref();
+    }
   }
 
   #dispatch(watchers: Set<Watcher>, event: StoreEvent): void {
@@ -187,6 +204,7 @@ export class WatchHub {
       res,
       startRv: current,
       columnsSent: false,
+      overflowCheck: false,
       close: () => {
         if (closed) return;
         closed = true;
