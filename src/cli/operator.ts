@@ -194,6 +194,8 @@ export async function runOperator(options: OperatorOptions, signal: AbortSignal)
     bus.addSink(new KubeEventSink(recorder));
     if (redis !== undefined) bus.addSink(new RedisStreamSink({ redis, keyPrefix: config.redisKeyPrefix }));
     bus.addSink(stream);
+    // At shutdown the bus drains into the recorder first; then the recorder writes its pending series counts.
+    cleanups.push(() => recorder.flush());
     cleanups.push(() => bus.close(5_000));
 
     const audit = new AuditLog({
