@@ -62,7 +62,8 @@ describe('the approval gate', () => {
       expect(hook.deliveries(keyOf(uidOf(created), 1))).toBe(1);
 
       const deadline = Date.now() + 5_000;
-      while (!events.messages.some((message) => message.data.includes('"workflow.finished"')) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      // deploy.succeeded is announced last, after the run's final status write (and its audit record).
+      while (!events.messages.some((message) => message.data.includes('"type":"io.blackroad.operator.deploy.succeeded"')) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
       const cloudEvents = events.messages.map((message) => JSON.parse(message.data) as { type: string; data: Record<string, unknown> });
       const types = cloudEvents.map((event) => event.type.replace('io.blackroad.operator.', ''));
       expect(types).toEqual(expect.arrayContaining(['approval.requested', 'approval.granted', 'deploy.started', 'deploy.succeeded', 'audit.recorded']));
