@@ -24,6 +24,7 @@ import { Checks } from '../observability/checks.ts';
 import type { Logger } from '../observability/logger.ts';
 import { createMetricsRegistry } from '../observability/metrics.ts';
 import type { SecretMask } from '../observability/redact.ts';
+import { selfSignedCertificate, type TlsMaterial } from '../observability/self-signed-certificate.ts';
 import type { FetchLike } from '../providers/http-exchange.ts';
 import { SecretReader } from '../providers/secret-reader.ts';
 import type { CircuitBreakerOptions } from '../resilience/circuit-breaker.ts';
@@ -40,6 +41,7 @@ import { RuntimeMetrics } from '../runtime/runtime-metrics.ts';
 import { WorkflowEngine } from '../workflow/workflow-engine.ts';
 import { WorkflowMetrics } from '../workflow/workflow-metrics.ts';
 import { AgentStates, agentsRoute, type ComponentReading } from './agent-states.ts';
+import { kubeMetricsAccess, readTlsFolder, TlsFolderWatcher } from './metrics-access.ts';
 
 /** Timings tests shorten; production uses the defaults. Never configuration: users tune the spec, not these. */
 export interface OperatorTuning {
@@ -93,6 +95,21 @@ function kubeClient(options: OperatorOptions, registry: ReturnType<typeof create
   return KubeClient.fromFile(join(homedir(), '.kube', 'config'), settings);
 }
 
+/**
+ * The certificate of secure metrics: `tls.crt` and `tls.key` of `folder`, or a self-signed one (Prometheus
+ * scrapes it with `insecureSkipVerify`, as with controller-runtime's default).
+ *
+ * Errors: a `ConfigError` naming METRICS_CERT_DIR when the folder cannot be read.
+ */
+async function metricsCertificate(folder: string | undefined): Promise<TlsMaterial> {
+  if (folder === undefined) return selfSignedCertificate(365, FIELD_MANAGER);
+  try {
+    return await readTlsFolder(folder);
+  } catch (error) {
+    throw new ConfigError('METRICS_CERT_DIR', `invalid configuration: METRICS_CERT_DIR=${JSON.stringify(folder)} does not hold a readable tls.crt and tls.key (${error instanceof Error ? error.message : String(error)})`);
+  }
+}
+
 /** Connects to Redis and waits until the client is ready (its offline queue is off, ADR 005), or `signal` aborts. */
 async function connectRedis(url: string, logger: Logger, signal: AbortSignal, clock: Clock): Promise<Redis> {
   const redis = new Redis(url, { ...REDIS_CLIENT_OPTIONS });
@@ -126,19 +143,17 @@ async function connectRedis(url: string, logger: Logger, signal: AbortSignal, cl
  * Shutdown: the manager gives in-flight reconciles `shutdownTimeoutSeconds`, releases the Lease and stops the
  * caches; then agents are deregistered, the bus drains, and the listeners, Redis and the client close.
  *
- * Errors: `ConfigError` for settings this build cannot honour (`METRICS_SECURE`), `AgentCatalogError`, and
- * start-up failures such as a port in use.
+ * Secure metrics (`METRICS_SECURE`): /metrics over HTTPS (the certificate of `METRICS_CERT_DIR`, re-read every
+ * minute, or a self-signed one), each request reviewed with a TokenReview and a SubjectAccessReview.
+ *
+ * Errors: `ConfigError` for an unreadable `METRICS_CERT_DIR`, `AgentCatalogError`, and start-up failures such as a
+ * port in use.
  */
 export async function runOperator(options: OperatorOptions, signal: AbortSignal): Promise<void> {
   const { config, logger, secretMask } = options;
   const clock = options.clock ?? systemClock;
   const tuning = options.tuning ?? {};
-  if (config.metricsSecure) {
-    throw new ConfigError(
-      'METRICS_SECURE',
-      'invalid configuration: METRICS_SECURE=true is not supported by this build (metrics would be served without TokenReview and SubjectAccessReview); set it to false and protect :8080 with a NetworkPolicy',
-    );
-  }
+  const metricsTls = config.metricsSecure ? await metricsCertificate(config.metricsCertDir) : undefined;
   const catalog = new AgentCatalog(await loadAgentCatalog(config.agentCatalog), clock);
 
   const registry = createMetricsRegistry();
@@ -157,7 +172,21 @@ export async function runOperator(options: OperatorOptions, signal: AbortSignal)
   try {
     const health = new Checks();
     const readiness = new Checks();
-    const admin = new AdminServer({ metricsAddr: config.metricsAddr, probeAddr: config.probeAddr, registry, health, readiness, logger });
+    const admin = new AdminServer({
+      metricsAddr: config.metricsAddr,
+      probeAddr: config.probeAddr,
+      registry,
+      health,
+      readiness,
+      logger,
+      ...(metricsTls === undefined ? {} : { metricsTls, metricsAccess: kubeMetricsAccess({ client, clock, logger }) }),
+    });
+    const metricsEndpoint = admin.metrics;
+    if (metricsTls !== undefined && config.metricsCertDir !== undefined && metricsEndpoint !== null) {
+      const watcher = new TlsFolderWatcher({ folder: config.metricsCertDir, current: metricsTls, clock, logger });
+      watcher.start((tls) => metricsEndpoint.setTls(tls));
+      cleanups.push(() => watcher.stop());
+    }
 
     const resilienceMetrics = new ResilienceMetrics(registry);
     const breakers = new CircuitBreakerRegistry({ clock, metrics: resilienceMetrics, logger, ...(tuning.breakers === undefined ? {} : { defaults: tuning.breakers }) });

@@ -12,7 +12,7 @@ import { LifecycleControllers } from './lifecycle-controllers.ts';
 import { ObjectService } from './object-service.ts';
 import { OpenApiDocuments } from './openapi.ts';
 import { ResourceRegistry } from './resource-registry.ts';
-import { selfSignedCertificate, type TlsMaterial } from './self-signed-certificate.ts';
+import { selfSignedCertificate, type TlsMaterial } from '../observability/self-signed-certificate.ts';
 import { Store } from './store.ts';
 import { WatchHub } from './watch.ts';
 

@@ -20,10 +20,10 @@ describe('blackroad-operator run', () => {
     for (const option of Object.values(OPTIONS)) expect(io.stdoutText()).toContain(`--${option.flag}  [${option.env}]`);
   });
 
-  it('refuses METRICS_SECURE=true at start-up with exit code 2 and one line, rather than serve plain metrics', async () => {
-    const io = captureIo({ ...quiet, METRICS_SECURE: 'true' });
+  it('stops with exit code 2 and one line when secure metrics have no readable certificate folder', async () => {
+    const io = captureIo({ ...quiet, METRICS_SECURE: 'true', METRICS_CERT_DIR: join(dir, 'no-such-folder') });
     expect(await runCli(['run'], io, [command])).toBe(2);
-    expect(io.stderrText()).toMatch(/^invalid configuration: METRICS_SECURE=true is not supported by this build[^\n]*\n$/);
+    expect(io.stderrText()).toMatch(/^invalid configuration: METRICS_CERT_DIR="[^"]+no-such-folder" does not hold a readable tls\.crt and tls\.key[^\n]*\n$/);
   });
 
   it('stops with exit code 2 and a message naming the field when the agent catalog is invalid', async () => {
