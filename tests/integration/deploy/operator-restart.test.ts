@@ -107,5 +107,10 @@ describe('the operator killed in the middle of a Deploy', () => {
     second.child.kill('SIGTERM');
     expect(await second.exited).toBe(0);
     expect(second.output()).toContain('"msg":"operator stopped"');
+    // The Redis Stream sink got the agents' goodbyes: the bus drained before the process exited.
+    const entries = (await redis?.xrange(`${prefix}events`, '-', '+')) ?? [];
+    const types = entries.map(([, fields]) => fields[fields.indexOf('type') + 1]);
+    expect(types).toContain('io.blackroad.operator.agent.deregistered');
+    expect(types).toContain('io.blackroad.operator.deploy.succeeded');
   }, 60_000);
 });

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { idempotencyKey } from '../../../src/resilience/idempotency-store.ts';
+import { SseReader } from '../../events/sse-reader.ts';
 import { startFakeRailway, type FakeRailway } from '../../support/fakes/fake-railway.ts';
 import { startHealthEndpoint, type HealthEndpoint } from '../../support/fakes/health-endpoint.ts';
 import { startWebhookReceiver, type WebhookReceiver } from '../../support/fakes/webhook-receiver.ts';
@@ -118,3 +119,27 @@ describe('a Deploy that fails verification', () => {
     expect(condition(deploy, 'Stalled')?.message).toContain('progress deadline');
   }, 60_000);
 });
+
+describe('the admin endpoints of the running operator', () => {
+  it('is ready once its caches synced, and serves the agents with their live state', async () => {
+    const probes = operator.endpoints.probes ?? '';
+    expect((await fetch(`${probes}/readyz`)).status).toBe(200);
+    expect(await (await fetch(`${probes}/readyz`)).text()).toContain('[+]caches-synced ok');
+    expect((await fetch(`${probes}/healthz`)).status).toBe(200);
+    const { agents } = (await (await fetch(`${probes}/agents`)).json()) as { agents: { id: string; live: { state: string; message?: string } }[] };
+    const state = (id: string) => agents.find((agent) => agent.id === id)?.live;
+    expect(state('deploy-bot')?.state).toMatch(/active|degraded/);
+    expect(state('sync-agent')?.state).toBe('active');
+    expect(state('lease-keeper')).toMatchObject({ state: 'inactive', message: 'leader election is off (one replica)' });
+    expect(state('sweep-bot')?.state).toBe('inactive');
+    const stream = await SseReader.open(`${probes}/events?lastEventId=0`);
+    try {
+      const replayed = await stream.waitFor(10);
+      const registered = replayed.map((message) => JSON.parse(message.data) as { type: string; source: string }).filter((event) => event.type === 'io.blackroad.operator.agent.registered');
+      expect(registered.map((event) => event.source)).toEqual(expect.arrayContaining(['/agents/deploy-bot', '/agents/archive-bot']));
+    } finally {
+      stream.close();
+    }
+  });
+});
+
