@@ -125,7 +125,12 @@ export class ApiHandler {
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const rawUrl = req.url ?? '/';
     const queryIndex = rawUrl.indexOf('?');
-    const path = decodeURIComponent(queryIndex < 0 ? rawUrl : rawUrl.slice(0, queryIndex)).replace(/\/+$/, '') || '/';
+    let path: string;
+    try {
+      path = decodeURIComponent(queryIndex < 0 ? rawUrl : rawUrl.slice(0, queryIndex)).replace(/\/+$/, '') || '/';
+    } catch {
+      throw statusErrors.badRequest(`invalid URL escape in ${JSON.stringify(rawUrl.slice(0, 200))}`);
+    }
     const query = new URLSearchParams(queryIndex < 0 ? '' : rawUrl.slice(queryIndex + 1));
     const latency = this.#deps.faults.latencyMs;
     if (latency > 0) await new Promise((resolve) => setTimeout(resolve, latency));

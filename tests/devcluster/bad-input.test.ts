@@ -27,6 +27,12 @@ describe('bad input', () => {
     await stillServes();
   });
 
+  it('answers 400 to a path with a malformed escape, and keeps serving', async () => {
+    const res = await cluster.request('GET', `${configmaps}/%E0%A4%A`);
+    expect(res.status).toBe(400);
+    await stillServes();
+  });
+
   it('accepts a YAML body', async () => {
     const res = await cluster.request('POST', configmaps, { body: 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: from-yaml\ndata:\n  a: b\n', contentType: 'application/yaml' });
     expect(res.status).toBe(201);
