@@ -84,6 +84,10 @@ const healthCheckSchema = withValidationRules(
 const rollbackSchema = z
   .object({
     enabled: z.boolean().default(true).describe('Roll back to what was running before when verification fails.'),
+    onDelete: z
+      .boolean()
+      .default(false)
+      .describe('When the Deploy is deleted while its run has changed the target and not finished, roll back before letting the Deploy go.'),
   })
   .prefault({})
   .describe('Rollback on failed verification.');
@@ -150,7 +154,7 @@ const rollbackStatusSchema = z
     state: z.enum(ROLLBACK_STATES).describe('InProgress, Succeeded or Failed.'),
     startedAt: fields.timestamp('When the rollback started.'),
     finishedAt: fields.timestamp('When the rollback finished.').optional(),
-    reason: z.string().min(1).max(128).regex(REASON).describe('Why, as a CamelCase reason: HealthCheckFailed, RolloutDeadlineExceeded, ProviderFailed.'),
+    reason: z.string().min(1).max(128).regex(REASON).describe('Why, as a CamelCase reason: HealthCheckFailed, RolloutDeadlineExceeded, ProviderFailed, DeployDeleted.'),
     message: fields.text(1024, 'Why, for humans.'),
     toVersion: z.string().max(128).describe('The version rolled back to.'),
     toImage: z.string().max(1024).optional().describe('The image rolled back to.'),

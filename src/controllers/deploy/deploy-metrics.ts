@@ -6,10 +6,10 @@ import type { Registry } from '../../observability/metrics.ts';
 /** How a Deploy's run ended. */
 export type DeployResult = 'succeeded' | 'rolled_back' | 'failed';
 /** Why a rollback ran, as `status.rollback.reason` says it. */
-export type RollbackReason = 'HealthCheckFailed' | 'RolloutDeadlineExceeded' | 'ProviderFailed';
+export type RollbackReason = 'HealthCheckFailed' | 'RolloutDeadlineExceeded' | 'ProviderFailed' | 'DeployDeleted';
 
 const RESULTS: readonly DeployResult[] = ['succeeded', 'rolled_back', 'failed'];
-const REASONS: readonly RollbackReason[] = ['HealthCheckFailed', 'RolloutDeadlineExceeded', 'ProviderFailed'];
+const REASONS: readonly RollbackReason[] = ['HealthCheckFailed', 'RolloutDeadlineExceeded', 'ProviderFailed', 'DeployDeleted'];
 
 /** `blackroad_deploys_total` and `blackroad_rollbacks_total`; every label set starts at 0 so dashboards see the series at once. */
 export class DeployMetrics {
@@ -25,7 +25,7 @@ export class DeployMetrics {
     });
     this.#rollbacks = new Counter({
       name: 'blackroad_rollbacks_total',
-      help: 'Rollbacks by provider and reason (HealthCheckFailed, RolloutDeadlineExceeded, ProviderFailed).',
+      help: 'Rollbacks by provider and reason (HealthCheckFailed, RolloutDeadlineExceeded, ProviderFailed, DeployDeleted).',
       labelNames: ['provider', 'reason'],
       registers: [registry],
     });

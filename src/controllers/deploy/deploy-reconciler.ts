@@ -1,4 +1,5 @@
 // Reconciles one Deploy: finalizer, suspend, then one pass of its workflow, with the status, events and metrics that follow.
+import { randomUUID } from 'node:crypto';
 import type { DeploySpec, DeployStatus } from '../../api/deploy.ts';
 import { APPROVED_BY_ANNOTATION } from '../../api/group-version.ts';
 import type { KubeObject } from '../../kube/kube-object.ts';
@@ -8,6 +9,9 @@ import { KubernetesProvider } from '../../providers/deploy/kubernetes-provider.t
 import { RailwayProvider } from '../../providers/deploy/railway-provider.ts';
 import { WebhookProvider } from '../../providers/deploy/webhook-provider.ts';
 import { HttpHealthChecker } from '../../providers/health/http-health-checker.ts';
+import { classifyFailure, NonRetryableError } from '../../resilience/classify-failure.ts';
+import { idempotencyKey } from '../../resilience/idempotency-store.ts';
+import { idempotentCall } from '../../resilience/idempotent-call.ts';
 import { generationChanged } from '../../runtime/predicates.ts';
 import { Action, findTerminalError, type ReconcileContext, type Reconciler } from '../../runtime/reconciler.ts';
 import { StatusWriter } from '../../runtime/status-writer.ts';
@@ -77,6 +81,8 @@ export class DeployReconciler implements Reconciler<DeployObject> {
   readonly #workflows: DeployWorkflows;
   readonly #providers: ReadonlyMap<string, DeployProvider>;
   readonly #metrics: DeployMetrics;
+  /** Distinguishes this process's claims from those of an earlier one with the same identity. */
+  readonly #owner = randomUUID();
 
   constructor(context: ControllerContext, options: DeployReconcilerOptions = {}) {
     this.#context = context;
@@ -194,17 +200,29 @@ export class DeployReconciler implements Reconciler<DeployObject> {
     logger.info({ phase: state.phase, reason: state.reason, durationMs }, 'deploy run finished');
   }
 
-  /** Deletion: the run stops where it is; nothing is rolled back. Sensitive Deploys record it. */
+  /**
+   * Deletion: the run stops where it is. With `rollback.onDelete`, a run that changed the target and did not
+   * finish is rolled back first (once per generation, through the provider's breaker), so the finalizer stays
+   * until that rollout is done. Sensitive Deploys record the deletion.
+   */
   async #cleanup(object: DeployObject, context: ReconcileContext): Promise<Action> {
     const workflow = object.status?.workflow;
     const inFlight = workflow !== undefined && workflow.finishedAt === undefined ? workflow.steps.find((entry) => entry.state !== 'Succeeded' && entry.state !== 'Skipped') : undefined;
-    let sensitive = false;
+    let spec: DeploySpec | undefined;
     try {
-      sensitive = deploySpecOf(object).compliance.sensitive;
+      spec = deploySpecOf(object);
     } catch {
-      // An unreadable spec has nothing to audit.
+      // An unreadable spec has nothing to roll back or audit.
     }
-    if (sensitive) {
+    let rolledBack = false;
+    const deployed = inFlight !== undefined && workflow?.steps.some((entry) => entry.name === STEP.deploy && entry.state === 'Succeeded') === true;
+    const restored = workflow?.steps.some((entry) => entry.name === STEP.rollback && entry.state === 'Succeeded') === true;
+    if (spec !== undefined && spec.rollback.onDelete && deployed && !restored) {
+      const action = await this.#rollbackOnDelete(object, spec, context);
+      if (action !== undefined) return action;
+      rolledBack = true;
+    }
+    if (spec?.compliance.sensitive === true) {
       const resource = workflowResourceOf(object, DEPLOY_KIND);
       await this.#context.audit.append({
         resource: resourceRefOf(resource, DEPLOYS.plural),
@@ -213,10 +231,64 @@ export class DeployReconciler implements Reconciler<DeployObject> {
         outcome: 'Deleted',
         generation: resource.generation,
         ...(workflow === undefined ? {} : { correlationId: workflow.id }),
-        message: inFlight === undefined ? 'deleted; no run in flight' : `deleted while step ${inFlight.name} was ${inFlight.state}; the run stops there and nothing is rolled back`,
+        message:
+          inFlight === undefined
+            ? 'deleted; no run in flight'
+            : `deleted while step ${inFlight.name} was ${inFlight.state}; the run stops there${rolledBack ? ' and what it deployed was rolled back' : ' and nothing is rolled back'}`,
       });
     }
-    context.logger.info({ inFlightStep: inFlight?.name }, 'deploy deleted; its run stops here');
+    context.logger.info({ inFlightStep: inFlight?.name, rolledBack }, 'deploy deleted; its run stops here');
     return Action.done();
+  }
+
+  /**
+   * Restores `status.previous` for a Deploy being deleted; undefined once done (or impossible), a requeue while the
+   * rollback's rollout runs or its provider is out. A rollback that cannot be made does not hold the deletion.
+   */
+  async #rollbackOnDelete(object: DeployObject, spec: DeploySpec, context: ReconcileContext): Promise<Action | undefined> {
+    const { breakers, idempotency, events, clock, identity } = this.#context;
+    const provider = this.#providers.get(providerName(spec));
+    const previous = object.status?.previous;
+    const resource = workflowResourceOf(object, DEPLOY_KIND);
+    if (provider === undefined || previous === undefined) {
+      context.logger.warn({ provider: provider?.name }, 'deleted deploy cannot be rolled back: nothing was recorded to restore');
+      return undefined;
+    }
+    const target = { namespace: resource.namespace, name: resource.name, spec };
+    const breaker = breakers.get(`provider:${provider.name}`);
+    const current = object.status?.providerRef;
+    try {
+      const { result: ref } = await idempotentCall(
+        // Keyed by the generation of the run being undone: the deletion itself bumps metadata.generation.
+        { store: idempotency, key: idempotencyKey({ uid: resource.uid, generation: object.status?.observedGeneration ?? resource.generation, step: 'delete', unit: STEP.rollback }), owner: `${identity}/${this.#owner}`, claimTtlMs: 5 * 60_000, breaker, signal: context.signal },
+        (key, signal) => provider.rollback({ target, previous, idempotencyKey: key, ...(current === undefined ? {} : { current }), ...(signal === undefined ? {} : { signal }) }),
+      );
+      if (ref !== undefined && ref !== null) {
+        const rollout = await breaker.execute(() => provider.observe({ target, ref, signal: context.signal }));
+        if (rollout.state === 'progressing') return Action.requeueAfter(1_000);
+        if (rollout.state === 'failed') throw new NonRetryableError(`the rollback's rollout failed: ${rollout.message}`);
+      }
+    } catch (error) {
+      const failure = classifyFailure(error);
+      if (failure.kind === 'deferred') return Action.requeueAfter(Math.max(1, failure.retryAfterMs ?? 1_000));
+      if (failure.kind !== 'permanent') throw error;
+      context.logger.error({ err: error }, 'deleted deploy could not be rolled back; letting it go');
+      return undefined;
+    }
+    this.#metrics.rollbackFinished(provider.name, 'DeployDeleted');
+    const restoredVersion = previous.version === UNKNOWN_VERSION || previous.version === '' ? {} : { restoredVersion: previous.version };
+    try {
+      events.emit('deploy.rolledback', { resource: resourceRefOf(resource, DEPLOYS.plural), correlationId: object.status?.workflow?.id ?? '' }, {
+        service: spec.service,
+        version: spec.version,
+        provider: provider.name,
+        reason: 'DeployDeleted',
+        message: `the Deploy was deleted at ${new Date(clock.now()).toISOString()} before its run finished`,
+        ...restoredVersion,
+      });
+    } catch (error) {
+      context.logger.error({ err: error }, 'deploy outcome could not be announced');
+    }
+    return undefined;
   }
 }

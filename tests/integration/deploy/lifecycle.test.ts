@@ -114,6 +114,25 @@ describe('deletion', () => {
   });
 });
 
+describe('deletion with rollback.onDelete', () => {
+  it('rolls back what the run in flight deployed, once, before the Deploy goes', async () => {
+    hook.pollsToFinish = 2;
+    const created = await suite.applyDeploy('undo', webhook('2.1.0', { rollback: { enabled: true, onDelete: true }, healthCheck: { url: `${hook.url}/unhealthy-never-probed`, intervalSeconds: 30, timeoutSeconds: 300 } }));
+    const uid = uidOf(created);
+    // Verify waits: the rollout finished (two polls), the first probe is 30 s away.
+    await suite.waitForDeploy('undo', (deploy) => deploy.status?.health !== undefined);
+    await suite.deleteDeploy('undo');
+    const deadline = Date.now() + 10_000;
+    while ((await suite.getDeploy('undo')) !== undefined && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 40));
+    expect(await suite.getDeploy('undo')).toBeUndefined();
+    expect(hook.deliveries(keyOf(uid, 1))).toBe(1);
+    expect(hook.deliveries(idempotencyKey({ uid, generation: 1, step: 'delete', unit: 'rollback' }))).toBe(1);
+    const actions = hook.operations.filter((operation) => operation.payload['name'] === 'undo').map((operation) => String(operation.payload['action']));
+    expect(actions).toEqual(['deploy', 'rollback']);
+    hook.pollsToFinish = 1;
+  });
+});
+
 describe('a new generation while a run is in flight', () => {
   it('abandons the old run and starts over with new keys, without repeating or undoing the old provider calls', async () => {
     hook.pollsToFinish = 1_000;
