@@ -3,6 +3,7 @@ import { Registry } from 'prom-client';
 import { systemClock } from '../src/resilience/clock.ts';
 import { RuntimeMetrics } from '../src/runtime/runtime-metrics.ts';
 import { WorkQueue } from '../src/runtime/work-queue.ts';
+import { report } from './runtime-bench-cluster.ts';
 
 const CYCLES = 2_000_000;
 const KEYS = 10_000;
@@ -66,8 +67,10 @@ for (let run = 0; run < runs; run += 1) {
 const best = (values: number[]): number => Math.max(...values);
 const figure = best(ours);
 const baseline = best(bare);
-console.log('runtime work queue: add/get/done cycles per second (best of 3 runs of 2,000,000)');
-console.log(`  figure   ${Math.round(figure).toLocaleString('en-US')} cycles/s (WorkQueue with priorities, timers and metrics)`);
-console.log(`  target   >= ${TARGET_PER_SECOND.toLocaleString('en-US')} cycles/s -> ${figure >= TARGET_PER_SECOND ? 'met' : 'NOT met'}`);
-console.log(`  baseline ${Math.round(baseline).toLocaleString('en-US')} cycles/s (bare FIFO + Set, same run)`);
-console.log(`  ratio    ${(figure / baseline).toFixed(2)} of the baseline's throughput`);
+report('runtime work queue: add/get/done cycles per second (best of 3 runs of 2,000,000)', {
+  figure: `${Math.round(figure).toLocaleString('en-US')} cycles/s (WorkQueue with priorities, timers and metrics)`,
+  target: `>= ${TARGET_PER_SECOND.toLocaleString('en-US')} cycles/s`,
+  met: figure >= TARGET_PER_SECOND,
+  baseline: `${Math.round(baseline).toLocaleString('en-US')} cycles/s (bare FIFO + Set, same run)`,
+  ratio: `${(figure / baseline).toFixed(2)} of the baseline's throughput`,
+});

@@ -5,6 +5,7 @@ import type { KubeObject } from '../kube/kube-object.ts';
 import { builtinResources } from '../kube/resource-descriptor.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Clock, TimerHandle } from '../resilience/clock.ts';
+import type { Runnable } from './runnable.ts';
 
 /** The object an Event is about (structurally the `ObjectReference` of `events/`). */
 export interface EventReference {
@@ -101,7 +102,8 @@ function referenceKey(reference: EventReference): string {
  *   dropped (and logged at debug);
  * - `publish` rejects with the typed API error when the server refused the write.
  */
-export class EventRecorder {
+export class EventRecorder implements Runnable {
+  readonly description = 'event recorder';
   readonly #options: EventRecorderOptions;
   readonly #series = new Map<string, Series>();
   readonly #buckets = new Map<string, Bucket>();
@@ -142,6 +144,12 @@ export class EventRecorder {
   /** Records an occurrence in the background; failures are logged. For reconcilers that must not wait. */
   record(event: EventRecord): void {
     this.publish(event).catch((error: unknown) => this.#options.logger.warn({ err: error, reason: event.reason }, 'could not record an event'));
+  }
+
+  /** As a manager runnable (on every replica): waits for shutdown, then writes the series counts not yet written. */
+  async start(signal: AbortSignal): Promise<void> {
+    if (!signal.aborted) await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+    await this.flush();
   }
 
   /** Writes every series count not yet written (at shutdown). */

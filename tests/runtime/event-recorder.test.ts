@@ -122,6 +122,20 @@ describe('EventRecorder', () => {
     expect(client.patches).toHaveLength(0);
   });
 
+  it('as a manager runnable, writes the counts not yet written when it stops', async () => {
+    const { client, recorder, clock } = setup();
+    const stop = new AbortController();
+    const running = recorder.start(stop.signal);
+    await recorder.publish(event());
+    await recorder.publish(event());
+    clock.advance(1000);
+    await recorder.publish(event());
+    expect(client.patches).toHaveLength(1);
+    stop.abort();
+    await running;
+    expect(client.patches.at(-1)?.body).toMatchObject({ series: { count: 3 } });
+  });
+
   it('starts a new Event when the series Event has expired on the server', async () => {
     const { client, recorder } = setup();
     await recorder.publish(event());
