@@ -128,7 +128,8 @@ async function baseline(client: KubeClient, url: string): Promise<number> {
 }
 
 async function sweep(client: KubeClient, kubeconfigPath: string, url: string, name: string): Promise<{ wallMs: number; status: Sweep['status']; patches: number; reconciles: number }> {
-  const operator = await startSweepOperator(kubeconfigPath, { namespace: NAMESPACE, workers: 4, controller: {} });
+  // The composition root of `blackroad-operator run`, with production timings.
+  const operator = await startSweepOperator(kubeconfigPath, NAMESPACE, { tuning: {} });
   const createdAtMs = Date.now();
   await client.create(SWEEPS, { apiVersion: GROUP_VERSION, kind: 'Sweep', metadata: { name, namespace: NAMESPACE }, spec: spec(url) } as never, { namespace: NAMESPACE });
   // Polled slowly: reading a 100 KB status often would load the process the operator runs in. The wall time is
@@ -140,7 +141,7 @@ async function sweep(client: KubeClient, kubeconfigPath: string, url: string, na
     if (current.status?.workflow?.finishedAt !== undefined) break;
   }
   const wallMs = Date.parse(current.status.workflow.finishedAt) - createdAtMs;
-  const families = parsePrometheusText(await operator.registry.metrics());
+  const families = parsePrometheusText(await operator.metrics());
   const sum = (metric: string, keep: (labels: Record<string, string>) => boolean) => (families.get(metric)?.samples ?? []).filter((s) => keep(s.labels)).reduce((total, s) => total + s.value, 0);
   const patches = sum('rest_client_requests_total', (labels) => labels['method'] === 'PATCH');
   const reconciles = sum('controller_runtime_reconcile_total', () => true);

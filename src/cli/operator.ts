@@ -9,6 +9,8 @@ import { ConfigError, type Config } from '../config/config.ts';
 import type { ControllerContext, ResourceController } from '../controllers/controller-context.ts';
 import { DeployController } from '../controllers/deploy/deploy-controller.ts';
 import type { DeployTuning } from '../controllers/deploy/deploy-workflow.ts';
+import { SweepController } from '../controllers/sweep/sweep-controller.ts';
+import type { SweepTuning } from '../controllers/sweep/sweep-reconciler.ts';
 import { WorkflowEventRelay } from '../controllers/workflow-event-relay.ts';
 import { AuditLog } from '../events/audit-log.ts';
 import { MemoryAuditStore } from '../events/audit-store.ts';
@@ -52,6 +54,7 @@ export interface OperatorTuning {
   /** Minimum TTL of an idempotency claim. */
   readonly claimTtlMs?: number;
   readonly deploy?: DeployTuning;
+  readonly sweep?: SweepTuning;
   /** How often the agents' live state is sampled. Default 1 s. */
   readonly agentSampleMs?: number;
 }
@@ -282,9 +285,10 @@ export async function runOperator(options: OperatorOptions, signal: AbortSignal)
       shutdownTimeoutMs: config.shutdownTimeoutSeconds * 1000,
       ...(leaderElection === undefined ? {} : { leaderElection }),
     });
-    // Each controller with its workers; the Sweep controller joins this list.
+    // Each controller with its workers.
     const controllers: { readonly controller: ResourceController; readonly workers: number }[] = [
       { controller: new DeployController(context, tuning.deploy === undefined ? {} : { tuning: tuning.deploy }), workers: config.deployConcurrency },
+      { controller: new SweepController(context, tuning.sweep === undefined ? {} : { tuning: tuning.sweep }), workers: config.sweepConcurrency },
     ];
     for (const { controller, workers } of controllers) controller.register(manager, { workers, resyncPeriodMs: config.syncPeriodSeconds * 1000 });
 
@@ -304,7 +308,7 @@ export async function runOperator(options: OperatorOptions, signal: AbortSignal)
       ...(tuning.agentSampleMs === undefined ? {} : { intervalMs: tuning.agentSampleMs }),
       probes: {
         'deploy-controller': running.has('deploy-controller') ? withBreakers('provider:') : () => ({ state: 'inactive', message: 'not part of this build' }),
-        'sweep-controller': running.has('sweep-controller') ? leading : () => ({ state: 'inactive', message: 'not part of this build' }),
+        'sweep-controller': running.has('sweep-controller') ? withBreakers('checker:') : () => ({ state: 'inactive', message: 'not part of this build' }),
         'approval-gate': leading,
         'health-checker': leading,
         'audit-archiver': withBreakers('redis'),

@@ -43,7 +43,6 @@ const EXPORTERS: Record<string, (registry: Registry) => void> = {
   },
 };
 
-
 interface Exported {
   readonly name: string;
   readonly type: string;

@@ -90,6 +90,8 @@ export interface ClusterHarness {
   request(method: string, path: string, options?: RawRequestOptions): Promise<RawResponse>;
   stream(path: string, options?: RawRequestOptions): Promise<RawStream>;
   serviceAccountToken(name: string): Promise<string>;
+  /** Binds ClusterRole `role` to ServiceAccount `serviceAccount` of the namespace, in a ClusterRoleBinding named `role`. */
+  bindClusterRole(role: string, serviceAccount: string): Promise<void>;
   /** Writes a kubeconfig for the same server with `token` as its user; returns its path (removed by `stop()`). */
   kubeconfigForToken(token: string): string;
   stop(): Promise<void>;
@@ -209,6 +211,18 @@ function createHarness(kubeconfigPath: string, kubeConfig: KubeConfig, namespace
       const issued = await request('POST', `/api/v1/namespaces/${namespace}/serviceaccounts/${name}/token`, { body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 3600 } } });
       if (issued.status !== 201) throw new Error(`requesting a token for ${name}: ${issued.status} ${issued.text}`);
       return issued.json<{ status: { token: string } }>().status.token;
+    },
+    async bindClusterRole(role: string, serviceAccount: string): Promise<void> {
+      const bound = await request('POST', '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings', {
+        body: {
+          apiVersion: 'rbac.authorization.k8s.io/v1',
+          kind: 'ClusterRoleBinding',
+          metadata: { name: role },
+          roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: role },
+          subjects: [{ kind: 'ServiceAccount', name: serviceAccount, namespace }],
+        },
+      });
+      if (bound.status !== 201) throw new Error(`binding ClusterRole ${role} to ${serviceAccount}: ${bound.status} ${bound.text}`);
     },
     kubeconfigForToken(token: string): string {
       const copy = new KubeConfig();

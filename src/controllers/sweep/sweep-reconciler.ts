@@ -11,7 +11,6 @@ import { StatusWriter } from '../../runtime/status-writer.ts';
 import type { RunResult } from '../../workflow/workflow-engine.ts';
 import type { WorkflowStatusStore } from '../../workflow/workflow-status-store.ts';
 import { workflowResourceOf, type ControllerContext } from '../controller-context.ts';
-import { outcomeAction } from '../reconcile-outcome.ts';
 import { withResourceFinalizer } from '../resource-finalizer.ts';
 import { suspendedState, withState, type ResourceState } from '../resource-state.ts';
 import { ResourceStatusStore } from '../resource-status-store.ts';
@@ -21,7 +20,7 @@ import type { SweepJobs } from './sweep-jobs.ts';
 import type { SweepMetrics } from './sweep-metrics.ts';
 import { SWEEP_TYPE, SWEEPS, sweepSpecOf, type SweepObject } from './sweep-resource.ts';
 import { planRun, runWorkflowId, scheduleAfter, type SweepRun } from './sweep-run.ts';
-import { composeSweepStatus, HELD_WHILE_SUSPENDED, snapshotOf, sweepState, tally, withUnitsDue, type SweepStatusContext } from './sweep-status.ts';
+import { composeSweepStatus, HELD_WHILE_SUSPENDED, snapshotOf, tally, withUnitsDue, type SweepStatusContext } from './sweep-status.ts';
 import { sweepUnits, type SweepUnit } from './sweep-units.ts';
 import { sweepWorkflow, type SweepRunInput } from './sweep-workflow.ts';
 
@@ -55,8 +54,8 @@ const DEFAULT_PASS_BUDGET_MS = 10_000;
  * schedule's next tick once the run has finished.
  *
  * Guarantees: the spec is never written; within one run no unit's check starts twice, across restarts and
- * replicas (the engine's side effects, and Job names that are deterministic per run); a Sweep whose run
- * failed and that has no schedule ends with a `TerminalError` in the reconcile in which it failed.
+ * replicas (the engine's side effects, and Job names that are deterministic per run); only a spec the operator
+ * cannot act on is a `TerminalError` — failed checks are the Sweep's result (Stalled, `ChecksFailed`).
  */
 export class SweepReconciler implements Reconciler<SweepObject> {
   readonly #context: ControllerContext;
@@ -154,7 +153,7 @@ export class SweepReconciler implements Reconciler<SweepObject> {
     const logger = context.logger.child({ correlationId: runWorkflowId(uid, run) });
     if (plan.kind === 'start') logger.info({ reason: plan.reason, runId: run.runId, missedTicks: plan.missedTicks, ...(run.tickMs === undefined ? {} : { tick: new Date(run.tickMs).toISOString() }) }, 'sweep run starting');
 
-    const { result, status } = await this.#advance(object, run, spec, nextScheduleMs, context);
+    const result = await this.#advance(object, run, spec, nextScheduleMs, context);
     if (result.state === 'running') return Action.requeueAfter(Math.max(1, result.requeueAfterMs));
     if (schedule !== undefined && !spec.suspend) {
       // A finished run waits for the schedule: at once when a tick came while it ran, else until the next one.
@@ -162,12 +161,13 @@ export class SweepReconciler implements Reconciler<SweepObject> {
       if (decision.dueMs !== undefined) return Action.requeueAfter(1);
       if (decision.nextMs !== undefined) return Action.requeueAfter(Math.max(1, decision.nextMs - clock.now()));
     }
-    // Without a schedule, a run that failed in this reconcile is a terminal error (Stalled is written already).
-    return outcomeAction(snapshotOf(object.status), result, sweepState({ suspended: spec.suspend, snapshot: result.snapshot, results: status?.results ?? [] }));
+    // Failed checks are what the Sweep found, not a failed reconcile: Stalled (ChecksFailed) is written and the
+    // reconcile is done, so reconcile errors and their alert count the operator's failures only.
+    return Action.done();
   }
 
   /** One pass of the run's workflow, every save composed into the status and announced once written. */
-  async #advance(object: SweepObject, run: SweepRun, spec: SweepSpec, nextScheduleMs: number | undefined, context: ReconcileContext): Promise<{ result: RunResult; status: SweepStatus | undefined }> {
+  async #advance(object: SweepObject, run: SweepRun, spec: SweepSpec, nextScheduleMs: number | undefined, context: ReconcileContext): Promise<RunResult> {
     const { clock, engine, retry } = this.#context;
     const generation = object.metadata.generation ?? 0;
     const name = object.metadata.name ?? '';
@@ -220,7 +220,7 @@ export class SweepReconciler implements Reconciler<SweepObject> {
       await store.refresh();
       this.#remember(store.object);
     }
-    return { result, status: store.object.status };
+    return result;
   }
 
   /** Deletion: the run stops where it is and its unfinished Jobs are deleted; finished ones go with the Sweep. */

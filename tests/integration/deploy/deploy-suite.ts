@@ -2,8 +2,8 @@
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
-import { DEPLOY_KIND } from '../../../src/api/deploy.ts';
 import { customResourceDefinition } from '../../../src/api/crd.ts';
+import { KINDS } from '../../../src/api/kinds.ts';
 import { runOperator, type OperatorEndpoints, type OperatorTuning } from '../../../src/cli/operator.ts';
 import { loadConfig } from '../../../src/config/config.ts';
 import { WorkloadSimulator } from '../../../src/devcluster/simulator.ts';
@@ -96,7 +96,7 @@ export interface DeploySuite {
 
 /** Starts the suite's cluster (CRDs installed) and, on the devcluster, the workload simulator. */
 export async function startDeploySuite(suite: string): Promise<DeploySuite> {
-  const cluster = await startCluster({ suite, crds: [customResourceDefinition(DEPLOY_KIND) as unknown as Record<string, unknown>] });
+  const cluster = await startCluster({ suite, crds: KINDS.map((kind) => customResourceDefinition(kind) as unknown as Record<string, unknown>) });
   const namespace = cluster.namespace;
   const client = KubeClient.fromKubeConfig(cluster.kubeConfig);
   const simulation = new AbortController();

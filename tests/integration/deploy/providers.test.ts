@@ -131,7 +131,7 @@ describe('the admin endpoints of the running operator', () => {
     expect(state('deploy-bot')?.state).toMatch(/active|degraded/);
     expect(state('sync-agent')?.state).toBe('active');
     expect(state('lease-keeper')).toMatchObject({ state: 'inactive', message: 'leader election is off (one replica)' });
-    expect(state('sweep-bot')?.state).toBe('inactive');
+    expect(state('sweep-bot')?.state).toBe('active');
     const stream = await SseReader.open(`${probes}/events?lastEventId=0`);
     try {
       const replayed = await stream.waitFor(10);

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { customResourceDefinition } from '../../../src/api/crd.ts';
-import { DEPLOY_KIND } from '../../../src/api/deploy.ts';
+import { KINDS } from '../../../src/api/kinds.ts';
 import { runOperator, type OperatorEndpoints } from '../../../src/cli/operator.ts';
 import { loadConfig } from '../../../src/config/config.ts';
 import { createLogger } from '../../../src/observability/logger.ts';
@@ -20,7 +20,7 @@ const stops: (() => Promise<void>)[] = [];
 let readerRole = '';
 
 beforeAll(async () => {
-  cluster = await startCluster({ suite: 'secure-metrics', rbac: true, crds: [customResourceDefinition(DEPLOY_KIND) as unknown as Record<string, unknown>] });
+  cluster = await startCluster({ suite: 'secure-metrics', rbac: true, crds: KINDS.map((kind) => customResourceDefinition(kind) as unknown as Record<string, unknown>) });
   readerRole = `${cluster.namespace}-metrics-reader`;
   const created = await cluster.request('POST', '/apis/rbac.authorization.k8s.io/v1/clusterroles', {
     body: { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: readerRole }, rules: [{ nonResourceURLs: ['/metrics'], verbs: ['get'] }] },
@@ -95,16 +95,7 @@ describe('secure metrics (METRICS_SECURE=true)', () => {
     expect(refused.body).toContain(`system:serviceaccount:${cluster.namespace}:nobody may not get /metrics`);
 
     const scraper = await cluster.serviceAccountToken('scraper');
-    const bound = await cluster.request('POST', '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings', {
-      body: {
-        apiVersion: 'rbac.authorization.k8s.io/v1',
-        kind: 'ClusterRoleBinding',
-        metadata: { name: readerRole },
-        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: readerRole },
-        subjects: [{ kind: 'ServiceAccount', name: 'scraper', namespace: cluster.namespace }],
-      },
-    });
-    expect(bound.status).toBe(201);
+    await cluster.bindClusterRole(readerRole, 'scraper');
     const allowed = await get(url, { headers: { authorization: `Bearer ${scraper}` } });
     expect(allowed.status).toBe(200);
     expect(allowed.body).toContain('controller_runtime_reconcile_total');

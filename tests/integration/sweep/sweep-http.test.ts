@@ -35,7 +35,7 @@ describe('a Sweep of http checks against a checker service', () => {
     checker = await startFakeChecker({ key: HMAC_KEY, delayMs: 20 });
     checker.setVerdict('svc-3', 'merge-ready', { status: 'fail', details: { reasons: ['2 unresolved review threads'] } });
     checker.setVerdict('svc-7', 'merge-ready', { status: 'fail', details: 'branch is behind main' });
-    operator = await startSweepOperator(cluster.kubeconfigPath, { namespace: cluster.namespace });
+    operator = await startSweepOperator(cluster.kubeconfigPath, cluster.namespace);
     await createSweep(cluster, 'merge-ready', { repositories: repositories('svc', 12), checks: [httpCheck(checker.url)], concurrency: 4 });
     const done = await waitForSweep(cluster, 'merge-ready', finished);
 
@@ -56,7 +56,7 @@ describe('a Sweep of http checks against a checker service', () => {
     checker.misbehaveNext('not-json');
     checker.misbehaveNext('bad-request');
     checker.misbehaveNext('server-error');
-    operator = await startSweepOperator(cluster.kubeconfigPath, { namespace: cluster.namespace });
+    operator = await startSweepOperator(cluster.kubeconfigPath, cluster.namespace);
     // One at a time, so the three misbehaving answers go to the first three units in order.
     await createSweep(cluster, 'misbehaving', { repositories: repositories('bad', 4), checks: [httpCheck(checker.url)], concurrency: 1 });
     const done = await waitForSweep(cluster, 'misbehaving', finished);

@@ -1,7 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ClusterHarness } from '../../support/cluster.ts';
+import { parsePrometheusText, sampleValue } from '../../support/prometheus-text.ts';
 import { startSweepOperator, type SweepOperator } from './sweep-operator.ts';
-import { createSweep, finished, finishJob, JOBS_PATH, JobWatch, startSweepCluster, waitForSweep } from './sweep-suite.ts';
+import { createSweep, eventually, finished, finishJob, JOBS_PATH, JobWatch, startSweepCluster, sweepEventReasons, waitForSweep } from './sweep-suite.ts';
 
 const SIMULATOR = 'devcluster.blackroad.io';
 
@@ -37,7 +38,7 @@ describe('a Sweep of Jobs against the API server', () => {
     watch.onCreated = ({ name, repository, check }) => {
       if (check === 'audit') finishing.push(finishJob(cluster, name, auditOutcome(Number(repository.slice('repo-'.length)))));
     };
-    operator = await startSweepOperator(cluster.kubeconfigPath, { namespace: cluster.namespace });
+    operator = await startSweepOperator(cluster.kubeconfigPath, cluster.namespace);
     const repositories = Array.from({ length: 100 }, (_, i) => ({ name: `repo-${i}`, url: `https://github.com/acme/repo-${i}` }));
     await createSweep(cluster, 'fleet', {
       repositories,
@@ -74,11 +75,22 @@ describe('a Sweep of Jobs against the API server', () => {
     expect(status?.results?.every((r) => r.attempts === 1 && r.jobName !== undefined && r.durationMs !== undefined)).toBe(true);
     expect(status?.results?.find((r) => r.state === 'Errored')?.message).toMatch(/timed out/);
     expect(status?.observedGeneration).toBe(done.metadata.generation);
+
+    // What the operator exports and records about it: each unit counted once; failed checks are no reconcile error.
+    const families = parsePrometheusText(await operator.metrics());
+    const units = (check: string, result: string) => sampleValue(families, 'blackroad_sweep_units_total', { check, result });
+    expect([units('lint', 'passed'), units('test', 'failed'), units('audit', 'passed'), units('audit', 'failed'), units('audit', 'errored')]).toEqual([100, 100, 100 - auditFailed - auditErrored, auditFailed, auditErrored]);
+    expect(sampleValue(families, 'blackroad_sweep_units_running')).toBe(0);
+    expect(sampleValue(families, 'controller_runtime_reconcile_errors_total', { controller: 'sweep' })).toBe(0);
+    await eventually(async () => {
+      const reasons = await sweepEventReasons(cluster, 'fleet');
+      return reasons.includes('SweepStarted') && reasons.includes('SweepCompleted');
+    });
   }, 150_000);
 
   it('with failFast, no unit starts after the first failure is seen, and the units never started are skipped', async () => {
     watch = await JobWatch.start(cluster);
-    operator = await startSweepOperator(cluster.kubeconfigPath, { namespace: cluster.namespace });
+    operator = await startSweepOperator(cluster.kubeconfigPath, cluster.namespace);
     const repositories = Array.from({ length: 10 }, (_, i) => ({ name: `ff-${i}`, url: `https://github.com/acme/ff-${i}` }));
     await createSweep(cluster, 'fail-fast', {
       repositories,
@@ -117,7 +129,7 @@ describe('a Sweep of Jobs against the API server', () => {
       if (repository === 'twice-deleted' || count === 1) acting.push(remove(name));
       else acting.push(finishJob(cluster, name, 'Complete'));
     };
-    operator = await startSweepOperator(cluster.kubeconfigPath, { namespace: cluster.namespace });
+    operator = await startSweepOperator(cluster.kubeconfigPath, cluster.namespace);
     await createSweep(cluster, 'deleted-jobs', {
       repositories: [
         { name: 'twice-deleted', url: 'https://github.com/acme/a' },

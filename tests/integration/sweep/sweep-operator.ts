@@ -1,124 +1,124 @@
-// The Sweep controller run in the test process against the suite's cluster, with the parts the composition root gives it.
-import { Redis } from 'ioredis';
-import { DomainEvents } from '../../../src/events/domain-events.ts';
+// The operator for the Sweep suites: the real composition root in this process, or the Sweep controller's parts on a chosen clock.
+import { fileURLToPath } from 'node:url';
+import { SWEEP_NAMES } from '../../../src/api/group-version.ts';
+import { runOperator, type OperatorEndpoints, type OperatorTuning } from '../../../src/cli/operator.ts';
+import { loadConfig } from '../../../src/config/config.ts';
+import type { ControllerContext } from '../../../src/controllers/controller-context.ts';
+import { WorkflowEventRelay } from '../../../src/controllers/workflow-event-relay.ts';
 import { AuditLog } from '../../../src/events/audit-log.ts';
 import { MemoryAuditStore } from '../../../src/events/audit-store.ts';
+import { DomainEvents } from '../../../src/events/domain-events.ts';
 import { EventBus } from '../../../src/events/event-bus.ts';
-import { SWEEP_NAMES } from '../../../src/api/group-version.ts';
-import type { ControllerContext } from '../../../src/controllers/controller-context.ts';
-import { SweepController, type SweepControllerOptions } from '../../../src/controllers/sweep/sweep-controller.ts';
-import { WorkflowEventRelay } from '../../../src/controllers/workflow-event-relay.ts';
 import { KubeClient } from '../../../src/kube/client.ts';
 import { createLogger } from '../../../src/observability/logger.ts';
-import { createMetricsRegistry, type Registry } from '../../../src/observability/metrics.ts';
+import { createMetricsRegistry } from '../../../src/observability/metrics.ts';
 import { SecretMask } from '../../../src/observability/redact.ts';
 import { SecretReader } from '../../../src/providers/secret-reader.ts';
 import { exponentialBackoff } from '../../../src/resilience/backoff.ts';
 import { CircuitBreakerRegistry } from '../../../src/resilience/circuit-breaker-registry.ts';
 import { systemClock, type Clock } from '../../../src/resilience/clock.ts';
 import { IdempotencyMemoryStore } from '../../../src/resilience/idempotency-memory-store.ts';
-import { IdempotencyRedisStore, REDIS_CLIENT_OPTIONS } from '../../../src/resilience/idempotency-redis-store.ts';
-import type { IdempotencyStore } from '../../../src/resilience/idempotency-store.ts';
-import { RetryPolicy } from '../../../src/resilience/retry.ts';
-import { Manager } from '../../../src/runtime/manager.ts';
-import { RuntimeMetrics } from '../../../src/runtime/runtime-metrics.ts';
+import { RetryPolicy, type RetrySettings } from '../../../src/resilience/retry.ts';
 import { WorkflowEngine } from '../../../src/workflow/workflow-engine.ts';
 
-export interface SweepOperatorOptions {
-  readonly namespace: string;
-  /** Idempotency keys in this Redis (with this key prefix) rather than in memory. */
-  readonly redis?: { readonly url: string; readonly keyPrefix: string };
-  readonly controller?: SweepControllerOptions;
-  readonly workers?: number;
+export const REPO_ROOT = fileURLToPath(new URL('../../..', import.meta.url));
+
+/** Retries quick enough for tests: 4 attempts, 100 ms then doubling, no jitter. */
+const QUICK_RETRY = (name: string): RetrySettings => ({ name, maxAttempts: 4, backoff: exponentialBackoff({ initialDelayMs: 100, multiplier: 2, maxDelayMs: 1_000, jitter: 'none' }), attemptTimeoutMs: 10_000, maxInCallWaitMs: 0 });
+
+/** Short timings for the Sweep suites; the logic is the production one. */
+export const SWEEP_TEST_TUNING: OperatorTuning = {
+  retry: { default: QUICK_RETRY('default'), critical: QUICK_RETRY('critical') },
+  sweep: { jobPollMs: 5_000 },
+  agentSampleMs: 1_000,
+};
+
+/** The settings `blackroad-operator run` takes from the environment, for an operator watching `namespace` alone. */
+export function operatorEnvironment(namespace: string, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    WATCH_NAMESPACE: namespace,
+    LEADER_ELECT: 'false',
+    METRICS_BIND_ADDRESS: '127.0.0.1:0',
+    HEALTH_PROBE_BIND_ADDRESS: '0',
+    LOG_LEVEL: 'warn',
+    AGENT_CATALOG: `${REPO_ROOT}agent-catalog/agents.yaml`,
+    SHUTDOWN_TIMEOUT_SECONDS: '5',
+    ...extra,
+  };
 }
 
 export interface SweepOperator {
-  readonly registry: Registry;
-  readonly bus: EventBus;
+  /** The operator's `/metrics` text. */
+  metrics(): Promise<string>;
   stop(): Promise<void>;
 }
 
-/** Retries quick enough for tests: 4 attempts, 100 ms then doubling, no jitter. */
-function testRetry(name: string, clock: Clock): RetryPolicy {
-  return new RetryPolicy({ name, maxAttempts: 4, backoff: exponentialBackoff({ initialDelayMs: 100, maxDelayMs: 1_000, jitter: 'none' }), maxInCallWaitMs: 0, clock });
+/** Runs the operator (the composition root of `blackroad-operator run`) in this process, watching `namespace`. */
+export async function startSweepOperator(kubeconfigPath: string, namespace: string, options: { readonly tuning?: OperatorTuning; readonly env?: Record<string, string> } = {}): Promise<SweepOperator> {
+  const secretMask = new SecretMask();
+  const stopping = new AbortController();
+  let endpoints: OperatorEndpoints = {};
+  let listening: () => void = () => undefined;
+  const ready = new Promise<void>((resolve) => (listening = resolve));
+  const running = runOperator(
+    {
+      config: loadConfig([], operatorEnvironment(namespace, options.env)),
+      logger: createLogger({ level: 'silent', secretMask }),
+      secretMask,
+      kubeconfigPath,
+      tuning: options.tuning ?? SWEEP_TEST_TUNING,
+      onListening: (addresses) => {
+        endpoints = addresses;
+        listening();
+      },
+    },
+    stopping.signal,
+  );
+  await Promise.race([ready, running]);
+  return {
+    metrics: async () => (await fetch(`${endpoints.metrics ?? ''}/metrics`)).text(),
+    stop: async () => {
+      stopping.abort();
+      await running;
+    },
+  };
 }
 
-export interface SweepContextOptions {
-  readonly clock?: Clock;
-  readonly redis?: SweepOperatorOptions['redis'];
-}
-
-/** What the composition root hands the Sweep controller, built for a test: memory stores unless `redis` is given. */
-export async function createSweepContext(kubeconfigPath: string, options: SweepContextOptions = {}): Promise<{ context: ControllerContext; bus: EventBus; close: () => Promise<void> }> {
-  const clock = options.clock ?? systemClock;
+/**
+ * What the composition root hands the Sweep controller, on `clock` and with memory stores, for tests that call
+ * the reconciler themselves. The client retries on real time whatever the clock.
+ */
+export function sweepContext(kubeconfigPath: string, clock: Clock): { context: ControllerContext; close: () => Promise<void> } {
   const logger = createLogger({ level: 'silent' });
   const registry = createMetricsRegistry({ processMetrics: false });
-  // The client's own retries wait on real time, whatever clock the controller is tested on.
   const client = KubeClient.fromFile(kubeconfigPath, { registry, clock: systemClock, fieldManager: 'blackroad-os-operator' });
   const breakers = new CircuitBreakerRegistry({ clock });
   const bus = new EventBus({ clock, logger, registry });
   const events = new DomainEvents(bus);
-  let redis: Redis | undefined;
-  let idempotency: IdempotencyStore = new IdempotencyMemoryStore({ clock });
-  if (options.redis !== undefined) {
-    redis = new Redis(options.redis.url, { ...REDIS_CLIENT_OPTIONS });
-    await new Promise<void>((resolve, reject) => {
-      redis?.once('ready', resolve);
-      redis?.once('error', reject);
-    });
-    idempotency = new IdempotencyRedisStore({ client: redis, keyPrefix: options.redis.keyPrefix, clock });
-  }
+  const idempotency = new IdempotencyMemoryStore({ clock });
   const secretMask = new SecretMask();
   const context: ControllerContext = {
     client,
     clock,
     logger,
     registry,
-    engine: new WorkflowEngine({
-      owner: `sweep-test/${process.pid}/${Math.random().toString(36).slice(2)}`,
-      clock,
-      idempotency,
-      breakers,
-      events: new WorkflowEventRelay({ events, plurals: { [SWEEP_NAMES.kind]: SWEEP_NAMES.plural }, logger }),
-    }),
+    engine: new WorkflowEngine({ owner: 'sweep-test', clock, idempotency, breakers, events: new WorkflowEventRelay({ events, plurals: { [SWEEP_NAMES.kind]: SWEEP_NAMES.plural }, logger }) }),
     events,
     breakers,
     idempotency,
     audit: new AuditLog({ store: new MemoryAuditStore(), events, clock, logger, registry }),
     secrets: new SecretReader({ kube: client, mask: secretMask }),
     secretMask,
-    retry: { default: testRetry('default', clock), critical: testRetry('critical', clock) },
+    retry: { default: new RetryPolicy({ ...QUICK_RETRY('default'), clock }), critical: new RetryPolicy({ ...QUICK_RETRY('critical'), clock }) },
     fetch: (url, init) => fetch(url, init),
     identity: 'sweep-test',
     fieldManager: 'blackroad-os-operator',
   };
   return {
     context,
-    bus,
     close: async () => {
       await bus.close(1_000);
       client.close();
-      redis?.disconnect();
-    },
-  };
-}
-
-/** Starts a manager running the Sweep controller (no leader election) on the namespace of `kubeconfigPath`'s cluster. */
-export async function startSweepOperator(kubeconfigPath: string, options: SweepOperatorOptions): Promise<SweepOperator> {
-  const { context, bus, close } = await createSweepContext(kubeconfigPath, options.redis === undefined ? {} : { redis: options.redis });
-  const { client, clock, logger, registry } = context;
-  const manager = new Manager({ client, clock, logger, metrics: new RuntimeMetrics(registry), namespace: options.namespace, shutdownTimeoutMs: 5_000 });
-  const controller = new SweepController(context, options.controller ?? { tuning: { jobPollMs: 5_000 } });
-  controller.register(manager, { namespace: options.namespace, workers: options.workers ?? 4, resyncPeriodMs: 36_000_000 });
-  const stopping = new AbortController();
-  const running = manager.start(stopping.signal);
-  return {
-    registry,
-    bus,
-    stop: async () => {
-      stopping.abort();
-      await running;
-      await close();
     },
   };
 }

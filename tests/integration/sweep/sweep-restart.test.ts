@@ -1,13 +1,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deleteKeys } from '../../events/redis-keys.ts';
 import type { ClusterHarness } from '../../support/cluster.ts';
 import { startFakeChecker, type FakeChecker } from '../../support/fakes/fake-checker.ts';
 import { probeRedis, type RedisProbe } from '../../support/redis.ts';
+import { operatorEnvironment, REPO_ROOT } from './sweep-operator.ts';
 import { createSweep, finished, JobWatch, readSweep, startSweepCluster, waitForSweep } from './sweep-suite.ts';
 
-const script = fileURLToPath(new URL('./operator-process.ts', import.meta.url));
 const HMAC_KEY = 'sweep-restart-suite-77b2';
 
 let redis: RedisProbe;
@@ -22,21 +23,32 @@ beforeAll(async () => {
   if (secret.status !== 201) throw new Error(`creating the Secret: ${secret.status} ${secret.text}`);
   checker = await startFakeChecker({ key: HMAC_KEY, delayMs: 150 });
 });
+let keyPrefix = '';
+
 afterAll(async () => {
   await checker.close();
   await stopCluster();
+  if (redis.available && keyPrefix !== '') {
+    const client = new Redis(redis.url, { maxRetriesPerRequest: 1 });
+    await deleteKeys(client, keyPrefix);
+    client.disconnect();
+  }
 });
 
-/** Starts the operator in a child process (idempotency keys in Redis under `keyPrefix`) and waits until it says ready. */
+/** `blackroad-operator run` in a process of its own (idempotency keys in Redis under `keyPrefix`), once it has started. */
 async function startProcess(keyPrefix: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [script, cluster.kubeconfigPath, cluster.namespace, redis.url, keyPrefix], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['src/cli/main.ts', 'run', '--kubeconfig', cluster.kubeconfigPath], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, ...operatorEnvironment(cluster.namespace, { REDIS_URL: redis.url, REDIS_KEY_PREFIX: keyPrefix, METRICS_BIND_ADDRESS: '0', LOG_LEVEL: 'info' }) },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   await new Promise<void>((resolve, reject) => {
     let output = '';
     child.stdout?.on('data', (chunk: Buffer) => {
       output += chunk.toString('utf8');
-      if (output.includes('ready\n')) resolve();
+      if (output.includes('"operator started"')) resolve();
     });
-    child.once('exit', (code) => reject(new Error(`the operator process exited with ${code} before it was ready`)));
+    child.once('exit', (code) => reject(new Error(`the operator process exited with ${code} before it started: ${output.slice(-2000)}`)));
   });
   return child;
 }
@@ -56,7 +68,7 @@ describe('an operator killed in the middle of a Sweep', () => {
       context.skip(redis.reason);
       return;
     }
-    const keyPrefix = `sweep-restart-${randomBytes(4).toString('hex')}:`;
+    keyPrefix = `blackroad-test:sweep-restart:${randomBytes(4).toString('hex')}:`;
     const watch = await JobWatch.start(cluster);
     let operator = await startProcess(keyPrefix);
     try {

@@ -11,7 +11,7 @@ import { ManualClock } from '../../../src/resilience/clock.ts';
 import type { Action } from '../../../src/runtime/reconciler.ts';
 import { Store } from '../../../src/runtime/store.ts';
 import type { ClusterHarness } from '../../support/cluster.ts';
-import { createSweepContext } from './sweep-operator.ts';
+import { sweepContext } from './sweep-operator.ts';
 import { createSweep, finished, finishJob, JobWatch, readSweep, startSweepCluster } from './sweep-suite.ts';
 
 const at = (iso: string): number => Date.parse(iso);
@@ -34,7 +34,7 @@ afterAll(async () => {
 describe('a scheduled Sweep on a manual clock', () => {
   it('runs at creation, then at each tick; after an outage only the latest tick runs; a tick late past its deadline is skipped; a tick during a run waits for it', async () => {
     const clock = new ManualClock(at('2026-01-01T01:00:00Z'));
-    const { context, close } = await createSweepContext(cluster.kubeconfigPath, { clock });
+    const { context, close } = sweepContext(cluster.kubeconfigPath, clock);
     const jobs = new Store<Job>();
     jobs.replace(new Map());
     const reconciler = new SweepReconciler(context, { jobs: new SweepJobs({ store: jobs, kube: context.client, logger: context.logger }), metrics: new SweepMetrics(context.registry), tuning: { jobPollMs: 1_000 } });

@@ -9,7 +9,7 @@ let operator: SweepOperator;
 
 beforeAll(async () => {
   ({ cluster, stop: stopCluster } = await startSweepCluster('sweep-specs'));
-  operator = await startSweepOperator(cluster.kubeconfigPath, { namespace: cluster.namespace });
+  operator = await startSweepOperator(cluster.kubeconfigPath, cluster.namespace);
 });
 afterAll(async () => {
   await operator.stop();

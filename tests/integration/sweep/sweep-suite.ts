@@ -2,7 +2,8 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { customResourceDefinition } from '../../../src/api/crd.ts';
 import { GROUP_VERSION } from '../../../src/api/group-version.ts';
-import { SWEEP_KIND, type Sweep, type SweepStatus } from '../../../src/api/sweep.ts';
+import { KINDS } from '../../../src/api/kinds.ts';
+import type { Sweep, SweepStatus } from '../../../src/api/sweep.ts';
 import { WorkloadSimulator } from '../../../src/devcluster/simulator.ts';
 import { KubeClient } from '../../../src/kube/client.ts';
 import { createLogger } from '../../../src/observability/logger.ts';
@@ -10,13 +11,14 @@ import { systemClock } from '../../../src/resilience/clock.ts';
 import { CHECK_LABEL, REPOSITORY_LABEL } from '../../../src/providers/checks/job-check-manifest.ts';
 import { startCluster, type ClusterHarness, type RawStream } from '../../support/cluster.ts';
 
-export const SWEEP_CRD = customResourceDefinition(SWEEP_KIND) as unknown as Record<string, unknown>;
+/** Every kind's CRD: the operator runs both controllers. */
+export const CRDS = KINDS.map((kind) => customResourceDefinition(kind) as unknown as Record<string, unknown>);
 export const SWEEPS_PATH = (namespace: string): string => `/apis/${GROUP_VERSION}/namespaces/${namespace}/sweeps`;
 export const JOBS_PATH = (namespace: string): string => `/apis/batch/v1/namespaces/${namespace}/jobs`;
 
-/** A cluster with the Sweep CRD, and the workload simulator completing Jobs as their annotations say. */
-export async function startSweepCluster(suite: string): Promise<{ cluster: ClusterHarness; stop: () => Promise<void> }> {
-  const cluster = await startCluster({ suite, crds: [SWEEP_CRD] });
+/** A cluster with the operator's CRDs, and the workload simulator completing Jobs as their annotations say. */
+export async function startSweepCluster(suite: string, options: { readonly rbac?: boolean } = {}): Promise<{ cluster: ClusterHarness; stop: () => Promise<void> }> {
+  const cluster = await startCluster({ suite, crds: CRDS, ...options });
   const client = KubeClient.fromFile(cluster.kubeconfigPath, { fieldManager: 'workload-simulator' });
   const stopping = new AbortController();
   const simulating = new WorkloadSimulator({ client, clock: systemClock, logger: createLogger({ level: 'silent' }), retryDelayMs: 100 }).run(stopping.signal);
@@ -58,6 +60,22 @@ export async function waitForSweep(cluster: ClusterHarness, name: string, done: 
     await delay(50);
   }
   throw new Error(`Sweep ${name} did not get there within ${timeoutMs} ms; last status: ${JSON.stringify({ ...last?.status, results: last?.status?.results?.filter((r) => r.state !== 'Passed').slice(0, 5) })}`);
+}
+
+/** Resolves once `condition` holds, polling every 50 ms; throws after `timeoutMs`. */
+export async function eventually(condition: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`the condition did not hold within ${timeoutMs} ms`);
+    await delay(50);
+  }
+}
+
+/** Reasons of the Kubernetes Events recorded about Sweep `name`. */
+export async function sweepEventReasons(cluster: ClusterHarness, name: string): Promise<string[]> {
+  const response = await cluster.request('GET', `/apis/events.k8s.io/v1/namespaces/${cluster.namespace}/events`);
+  const items = response.json<{ items: { reason?: string; regarding?: { kind?: string; name?: string } }[] }>().items;
+  return items.filter((event) => event.regarding?.kind === 'Sweep' && event.regarding.name === name).map((event) => event.reason ?? '');
 }
 
 /** The run has finished (Succeeded or Failed). */
