@@ -2,9 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ClusterHarness } from '../../support/cluster.ts';
 import { parsePrometheusText, sampleValue } from '../../support/prometheus-text.ts';
 import { startSweepOperator, type SweepOperator } from './sweep-operator.ts';
-import { createSweep, eventually, finished, finishJob, JOBS_PATH, JobWatch, startSweepCluster, sweepEventReasons, waitForSweep } from './sweep-suite.ts';
-
-const SIMULATOR = 'devcluster.blackroad.io';
+import { createSweep, eventually, finished, finishJob, jobCheck, JOBS_PATH, JobWatch, startSweepCluster, sweepEventReasons, waitForSweep } from './sweep-suite.ts';
 
 let cluster: ClusterHarness;
 let stopCluster: () => Promise<void>;
@@ -43,10 +41,10 @@ describe('a Sweep of Jobs against the API server', () => {
     await createSweep(cluster, 'fleet', {
       repositories,
       checks: [
-        { name: 'lint', runner: 'job', image: 'node:24', annotations: { [`${SIMULATOR}/outcome`]: 'succeed', [`${SIMULATOR}/delay-ms`]: '20' } },
-        { name: 'test', runner: 'job', image: 'node:24', annotations: { [`${SIMULATOR}/outcome`]: 'fail', [`${SIMULATOR}/delay-ms`]: '20' } },
-        // The simulator would take ten minutes; the test finishes these Jobs itself, each repository its own way.
-        { name: 'audit', runner: 'job', image: 'node:24', annotations: { [`${SIMULATOR}/delay-ms`]: '600000' } },
+        jobCheck('lint', 'succeed'),
+        jobCheck('test', 'fail'),
+        // These never end on their own; the test finishes them, each repository its own way.
+        jobCheck('audit', 'hold'),
       ],
       concurrency: 10,
     });
@@ -95,8 +93,8 @@ describe('a Sweep of Jobs against the API server', () => {
     await createSweep(cluster, 'fail-fast', {
       repositories,
       checks: [
-        { name: 'lint', runner: 'job', image: 'node:24', annotations: { [`${SIMULATOR}/delay-ms`]: '50' } },
-        { name: 'test', runner: 'job', image: 'node:24', annotations: { [`${SIMULATOR}/outcome`]: 'fail', [`${SIMULATOR}/delay-ms`]: '50' } },
+        jobCheck('lint', 'succeed', 50),
+        jobCheck('test', 'fail', 50),
       ],
       concurrency: 2,
       failFast: true,
@@ -135,7 +133,7 @@ describe('a Sweep of Jobs against the API server', () => {
         { name: 'twice-deleted', url: 'https://github.com/acme/a' },
         { name: 'once-deleted', url: 'https://github.com/acme/b' },
       ],
-      checks: [{ name: 'lint', runner: 'job', image: 'node:24', annotations: { [`${SIMULATOR}/delay-ms`]: '600000' } }],
+      checks: [jobCheck('lint', 'hold')],
       concurrency: 2,
     });
     const done = await waitForSweep(cluster, 'deleted-jobs', finished, 60_000);

@@ -5,7 +5,7 @@ import { parse } from 'yaml';
 import type { ClusterHarness } from '../../support/cluster.ts';
 import { startFakeChecker, type FakeChecker } from '../../support/fakes/fake-checker.ts';
 import { REPO_ROOT, startSweepOperator, type SweepOperator } from './sweep-operator.ts';
-import { createSweep, eventually, finished, JobWatch, startSweepCluster, SWEEPS_PATH, waitForSweep } from './sweep-suite.ts';
+import { createSweep, eventually, finished, jobCheck, JobWatch, startSweepCluster, SWEEPS_PATH, waitForSweep } from './sweep-suite.ts';
 
 const HMAC_KEY = 'sweep-rbac-suite-0d3e';
 
@@ -48,7 +48,7 @@ describe('the Sweep controller under the shipped ClusterRole', () => {
           { name: 'web', url: 'https://github.com/acme/web' },
         ],
         checks: [
-          { name: 'lint', runner: 'job', image: 'node:24', annotations: { 'devcluster.blackroad.io/delay-ms': '20' } },
+          jobCheck('lint', 'succeed'),
           { name: 'merge-ready', runner: 'http', url: checker.url, secretRef: { name: 'checker', key: 'hmac' }, timeoutSeconds: 10 },
         ],
       });

@@ -7,7 +7,7 @@ import type { ClusterHarness } from '../../support/cluster.ts';
 import { startFakeChecker, type FakeChecker } from '../../support/fakes/fake-checker.ts';
 import { probeRedis, type RedisProbe } from '../../support/redis.ts';
 import { operatorEnvironment, REPO_ROOT } from './sweep-operator.ts';
-import { createSweep, finished, JobWatch, readSweep, startSweepCluster, waitForSweep } from './sweep-suite.ts';
+import { createSweep, finished, jobCheck, JobWatch, readSweep, startSweepCluster, waitForSweep } from './sweep-suite.ts';
 
 const HMAC_KEY = 'sweep-restart-suite-77b2';
 
@@ -74,7 +74,7 @@ describe('an operator killed in the middle of a Sweep', () => {
     try {
       await createSweep(cluster, 'jobs', {
         repositories: repositories('job'),
-        checks: [{ name: 'lint', runner: 'job', image: 'node:24', annotations: { 'devcluster.blackroad.io/delay-ms': '300' } }],
+        checks: [jobCheck('lint', 'succeed', 300)],
         concurrency: 5,
       });
       await createSweep(cluster, 'checks', {

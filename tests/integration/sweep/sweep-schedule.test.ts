@@ -12,7 +12,7 @@ import type { Action } from '../../../src/runtime/reconciler.ts';
 import { Store } from '../../../src/runtime/store.ts';
 import type { ClusterHarness } from '../../support/cluster.ts';
 import { sweepContext } from './sweep-operator.ts';
-import { createSweep, finished, finishJob, JobWatch, readSweep, startSweepCluster } from './sweep-suite.ts';
+import { createSweep, finished, finishJob, jobCheck, JobWatch, readSweep, startSweepCluster } from './sweep-suite.ts';
 
 const at = (iso: string): number => Date.parse(iso);
 const HOUR = 3_600_000;
@@ -55,7 +55,7 @@ describe('a scheduled Sweep on a manual clock', () => {
         await delay(30);
       }
     };
-    const job = { name: 'lint', runner: 'job', image: 'node:24', annotations: { 'devcluster.blackroad.io/delay-ms': '20' } };
+    const job = jobCheck('lint', 'succeed');
     const repositories = [
       { name: 'api', url: 'https://github.com/acme/api' },
       { name: 'web', url: 'https://github.com/acme/web' },
@@ -101,7 +101,7 @@ describe('a scheduled Sweep on a manual clock', () => {
 
       // A spec change at 02:59 on the 6th starts a run of the new work that outlasts the 03:00 tick.
       clock.set(at('2026-01-06T02:59:00Z'));
-      const slow = { ...job, annotations: { 'devcluster.blackroad.io/delay-ms': '600000' } };
+      const slow = jobCheck('lint', 'hold');
       const patched = await cluster.request('PATCH', `/apis/operator.blackroad.io/v1alpha1/namespaces/${cluster.namespace}/sweeps/nightly`, { body: { spec: { checks: [slow] } }, contentType: 'application/merge-patch+json' });
       expect(patched.status).toBe(200);
       const changed = await reconcile();

@@ -16,12 +16,15 @@ export const CRDS = KINDS.map((kind) => customResourceDefinition(kind) as unknow
 export const SWEEPS_PATH = (namespace: string): string => `/apis/${GROUP_VERSION}/namespaces/${namespace}/sweeps`;
 export const JOBS_PATH = (namespace: string): string => `/apis/batch/v1/namespaces/${namespace}/jobs`;
 
-/** A cluster with the operator's CRDs, and the workload simulator completing Jobs as their annotations say. */
+/**
+ * A cluster with the operator's CRDs. On the devcluster, the workload simulator completes Jobs as their annotations
+ * say; a real cluster (TEST_KUBECONFIG) runs them, and {@link jobCheck}'s commands give the same outcomes.
+ */
 export async function startSweepCluster(suite: string, options: { readonly rbac?: boolean } = {}): Promise<{ cluster: ClusterHarness; stop: () => Promise<void> }> {
   const cluster = await startCluster({ suite, crds: CRDS, ...options });
   const client = KubeClient.fromFile(cluster.kubeconfigPath, { fieldManager: 'workload-simulator' });
   const stopping = new AbortController();
-  const simulating = new WorkloadSimulator({ client, clock: systemClock, logger: createLogger({ level: 'silent' }), retryDelayMs: 100 }).run(stopping.signal);
+  const simulating = cluster.devcluster === null ? Promise.resolve() : new WorkloadSimulator({ client, clock: systemClock, logger: createLogger({ level: 'silent' }), retryDelayMs: 100 }).run(stopping.signal);
   return {
     cluster,
     stop: async () => {
@@ -30,6 +33,22 @@ export async function startSweepCluster(suite: string, options: { readonly rbac?
       client.close();
       await cluster.stop();
     },
+  };
+}
+
+/**
+ * A `job` check whose Jobs end as asked on the devcluster (the simulator reads the annotations) and on a real
+ * cluster (the command): `succeed` and `fail` after `delayMs`; `hold` never ends on its own (the test finishes it).
+ */
+export function jobCheck(name: string, outcome: 'succeed' | 'fail' | 'hold', delayMs = 20): Record<string, unknown> {
+  const seconds = (delayMs / 1000).toFixed(3);
+  const script = outcome === 'hold' ? 'sleep 3600' : `sleep ${seconds}; exit ${outcome === 'fail' ? 1 : 0}`;
+  return {
+    name,
+    runner: 'job',
+    image: 'busybox:1.36',
+    command: ['sh', '-c', script],
+    annotations: { 'devcluster.blackroad.io/outcome': outcome === 'fail' ? 'fail' : 'succeed', 'devcluster.blackroad.io/delay-ms': String(outcome === 'hold' ? 3_600_000 : delayMs) },
   };
 }
 
