@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { MAX_SWEEP_UNITS, SWEEP_HISTORY_LIMIT, sweepSpecSchema, sweepStatusSchema, type SweepStatus } from '../../../src/api/sweep.ts';
 import { checkJobName } from '../../../src/providers/checks/job-check-manifest.ts';
+import { sweepRun } from '../../../src/controllers/sweep/sweep-run.ts';
 import {
   boundedMessage,
+  composeSweepStatus,
   historyAfter,
   recordOf,
   recordsOf,
@@ -11,6 +13,7 @@ import {
   resultsOf,
   sweepState,
   tally,
+  type SweepStatusContext,
   type UnitVerdict,
 } from '../../../src/controllers/sweep/sweep-status.ts';
 import { sweepUnits, type SweepUnit } from '../../../src/controllers/sweep/sweep-units.ts';
@@ -191,5 +194,54 @@ describe('history of runs', () => {
     expect(next).toHaveLength(SWEEP_HISTORY_LIMIT);
     expect(next[0]?.startedAt).toBe(T0);
     expect(next.at(-1)?.summary.passed).toBe(8);
+  });
+});
+
+describe('the whole status of a Sweep for a snapshot', () => {
+  const units = sweepUnits(sweepSpecSchema.parse({ repositories: [{ name: 'api', url: 'https://github.com/acme/api' }], checks: [{ name: 'lint', runner: 'job', image: 'node:24' }] }));
+  const snapshot = (id: string, finished: boolean): WorkflowSnapshot => ({
+    workflow: { id, startedAt: T0, ...(finished ? { finishedAt: T1 } : {}), steps: [{ name: 'checks', state: finished ? 'Succeeded' : 'Waiting', attempts: 1 }] },
+    units: { checks: [finished ? { id: 'api/lint', state: 'Succeeded', attempts: 1, result: { verdict: 'passed', jobName: 'nightly-0123456789' } } : { id: 'api/lint', state: 'Waiting', attempts: 1, startedAt: T0, nextAttemptAt: T1 }] },
+  });
+  const context = (overrides: Partial<SweepStatusContext> = {}): SweepStatusContext => ({
+    units,
+    run: sweepRun(2, 'a1b2c3d4e5', Date.parse('2026-01-02T03:00:00Z')),
+    suspended: false,
+    nextScheduleMs: Date.parse('2026-01-03T03:00:00Z'),
+    jobNameOf: () => 'nightly-0123456789',
+    generation: 3,
+    ...overrides,
+  });
+  const NOW = Date.parse('2026-01-02T03:00:05Z');
+
+  it('writes results, counts, schedule times and the phase with its conditions, and keeps what it does not own', () => {
+    const previous: SweepStatus & { extra?: string } = { extra: 'kept', phase: 'Succeeded', workflow: { id: 'u/2/a1b2c3d4e5', startedAt: T0, finishedAt: T1, steps: [] }, summary: { passed: 1, failed: 0, errored: 0, skipped: 0 } };
+    const status = composeSweepStatus(previous, snapshot('u/2/a1b2c3d4e5-20260102T0300Z', false), context(), NOW) as SweepStatus & { extra?: string };
+    expect(status).toMatchObject({
+      extra: 'kept',
+      observedGeneration: 3,
+      phase: 'Running',
+      results: [{ repository: 'api', check: 'lint', state: 'Running', attempts: 1, jobName: 'nightly-0123456789', startedAt: T0, nextAttemptAt: T1 }],
+      summary: { passed: 0, failed: 0, errored: 0, skipped: 0 },
+      progress: { total: 1, completed: 0, text: '0/1' },
+      lastScheduleTime: '2026-01-02T03:00:00.000Z',
+      nextScheduleTime: '2026-01-03T03:00:00.000Z',
+      history: [{ startedAt: T0, finishedAt: T1, phase: 'Succeeded', summary: { passed: 1, failed: 0, errored: 0, skipped: 0 } }],
+    });
+    expect(status.conditions?.map((c) => [c.type, c.status, c.reason])).toEqual([
+      ['Ready', 'False', 'Running'],
+      ['Reconciling', 'True', 'Running'],
+      ['Stalled', 'False', 'Idle'],
+    ]);
+    sweepStatusSchema.parse(status);
+  });
+
+  it('drops nextScheduleTime while suspended, and keeps the last tick when a run was not started by the schedule', () => {
+    const previous: SweepStatus = { lastScheduleTime: '2026-01-01T03:00:00.000Z', nextScheduleTime: '2026-01-02T03:00:00.000Z' };
+    const status = composeSweepStatus(previous, snapshot('u/3/ffffffffff', true), context({ run: sweepRun(3, 'ffffffffff'), suspended: true, nextScheduleMs: undefined }), NOW);
+    expect(status.lastScheduleTime).toBe('2026-01-01T03:00:00.000Z');
+    expect(status.nextScheduleTime).toBeUndefined();
+    expect(status.phase).toBe('Suspended');
+    expect(status.conditions?.find((c) => c.type === 'Ready')).toMatchObject({ status: 'False', reason: 'Suspended' });
   });
 });
