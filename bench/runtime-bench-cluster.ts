@@ -174,16 +174,6 @@ export function quantile(values: readonly number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? Number.NaN;
 }
 
-/** Prints a benchmark's figure, target, same-run baseline and ratio in the shared format. */
-export function report(title: string, lines: { figure: string; target: string; met: boolean; baseline: string; ratio: string; notes?: readonly string[] }): void {
-  console.log(title);
-  console.log(`  figure   ${lines.figure}`);
-  console.log(`  target   ${lines.target} -> ${lines.met ? 'met' : 'NOT met'}`);
-  console.log(`  baseline ${lines.baseline}`);
-  console.log(`  ratio    ${lines.ratio}`);
-  for (const note of lines.notes ?? []) console.log(`  note     ${note}`);
-}
-
 if (process.argv[2] === 'serve') {
   const { DevCluster } = await import('../src/devcluster/dev-cluster.ts');
   const cluster = await DevCluster.start({ adminPort: 0 });

@@ -1,12 +1,13 @@
 // Benchmark: time for the runtime to converge 10,000 Widgets needing one status write each, against a bare client writing the same statuses.
 import { KubeClient } from '../src/kube/client.ts';
-import { createWidgets, report, startBenchCluster, startBenchOperator, widgets, type BenchCluster, type Widget } from './runtime-bench-cluster.ts';
+import { publish, size } from './report.ts';
+import { createWidgets, startBenchCluster, startBenchOperator, widgets, type BenchCluster, type Widget } from './runtime-bench-cluster.ts';
 
-const OBJECTS = 10_000;
+const OBJECTS = size(10_000, 1_000);
 const CONCURRENCY = 4;
 const TARGET_RATIO = 1.25;
 
-const ROUNDS = 5;
+const ROUNDS = size(5, 3);
 
 /** The bare client: list once (not timed), then the same status writes at the same concurrency. */
 async function bareClient(cluster: BenchCluster, namespace: string, round: string): Promise<number> {
@@ -62,16 +63,19 @@ try {
     bare.push(await bareClient(cluster, namespace, `bare-${round}`));
     ours.push(await operator(cluster, namespace, `operator-${round}`));
   }
-  const figure = median(ours);
-  const baseline = median(bare);
-  report(`runtime convergence: ${OBJECTS.toLocaleString('en-US')} Widgets needing one status write each, ${CONCURRENCY} at a time (median of ${ROUNDS} alternating rounds)`, {
-    figure: `${(figure / 1000).toFixed(2)} s from manager start (initial list included) to the last status write; rounds ${seconds(ours)} s`,
-    target: `operator / bare client <= ${TARGET_RATIO}`,
-    met: figure / baseline <= TARGET_RATIO,
-    baseline: `${(baseline / 1000).toFixed(2)} s for a bare client's same 10,000 status writes (its list not timed); rounds ${seconds(bare)} s`,
-    ratio: `${(figure / baseline).toFixed(2)} (best against best: ${(Math.min(...ours) / Math.min(...bare)).toFixed(2)})`,
-    notes: ['the devcluster runs in its own process; the operator and the bare client run in this one', 'the operator also receives a watch event for each of its writes, which the bare client does not'],
-  });
+  publish('runtime-convergence', [
+    {
+      name: `${OBJECTS.toLocaleString('en-US')} Widgets converged, one status write each, ${CONCURRENCY} at a time`,
+      value: median(ours) / 1000,
+      unit: 's',
+      target: TARGET_RATIO,
+      comparator: '<=',
+      judge: 'ratio',
+      baseline: median(bare) / 1000,
+      baselineLabel: `a bare client writing the same statuses at the same concurrency (its list not timed); rounds ${seconds(bare)} s`,
+      note: `from manager start (initial list included) to the last status write, median of ${ROUNDS} rounds alternating with the baseline; rounds ${seconds(ours)} s; best against best ${(Math.min(...ours) / Math.min(...bare)).toFixed(2)}. The devcluster runs in its own process; the operator also receives a watch event for each of its writes, which the bare client does not`,
+    },
+  ]);
 } finally {
   await cluster.stop();
 }
