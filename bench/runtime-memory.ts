@@ -74,6 +74,8 @@ await cache(process.argv[2], process.argv[3]);
 
 interface Sample {
   readonly rss: number;
+  /** V8's used heap: the JavaScript objects themselves, without the code, stacks and reserves RSS also counts. */
+  readonly heap: number;
   readonly synced: boolean;
   readonly relists: number;
   readonly cached: number;
@@ -90,14 +92,15 @@ async function cache(kubeconfig: string, namespace: string): Promise<void> {
   setInterval(() => {
     void registry.getSingleMetricAsString('blackroad_watch_relists_total').then((text) => {
       const relists = Number(/ (\d+)$/m.exec(text)?.[1] ?? 0);
-      const sample: Sample = { rss: process.memoryUsage().rss, synced: reflector.store.hasSynced, relists, cached: reflector.store.size };
+      const usage = process.memoryUsage();
+      const sample: Sample = { rss: usage.rss, heap: usage.heapUsed, synced: reflector.store.hasSynced, relists, cached: reflector.store.size };
       process.stdout.write(`${JSON.stringify(sample)}\n`);
     });
   }, 25);
 }
 
 /** Runs the measured process against `namespace`; `during` runs once it has been steady for a while. */
-async function measure(launch: Launch, kubeconfig: string, namespace: string, during?: () => Promise<void>): Promise<{ steady: number; peak: number; cached: number }> {
+async function measure(launch: Launch, kubeconfig: string, namespace: string, during?: () => Promise<void>): Promise<{ steady: number; steadyHeap: number; peak: number; cached: number }> {
   const child = spawn(process.execPath, [...launch.command, kubeconfig, namespace], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...launch.env } });
   const samples: Sample[] = [];
   let buffered = '';
@@ -121,9 +124,11 @@ async function measure(launch: Launch, kubeconfig: string, namespace: string, du
     await new Promise((resolve) => setTimeout(resolve, 5_000));
     const from = samples.length;
     await new Promise((resolve) => setTimeout(resolve, 5_000));
-    const quiet = samples.slice(from).map((sample) => sample.rss);
-    const steady = quiet.reduce((sum, rss) => sum + rss, 0) / quiet.length;
-    let peak = Math.max(...quiet);
+    const quiet = samples.slice(from);
+    const mean = (values: readonly number[]): number => values.reduce((sum, value) => sum + value, 0) / values.length;
+    const steady = mean(quiet.map((sample) => sample.rss));
+    const steadyHeap = mean(quiet.map((sample) => sample.heap));
+    let peak = Math.max(...quiet.map((sample) => sample.rss));
     if (during !== undefined) {
       const start = samples.length;
       await during();
@@ -131,7 +136,7 @@ async function measure(launch: Launch, kubeconfig: string, namespace: string, du
       await new Promise((resolve) => setTimeout(resolve, 3_000));
       peak = Math.max(...samples.slice(start).map((sample) => sample.rss));
     }
-    return { steady, peak, cached: samples.at(-1)?.cached ?? 0 };
+    return { steady, steadyHeap, peak, cached: samples.at(-1)?.cached ?? 0 };
   } finally {
     child.kill('SIGKILL');
   }
@@ -173,7 +178,15 @@ if (process.argv[2] === 'cache') {
         comparator: '<=',
         baseline: image.baseline.steady / MiB,
         baselineLabel: 'the same process caching nothing',
-        note: `${image.launch.label}; cache cost ${((image.loaded.steady - image.baseline.steady) / image.loaded.cached).toFixed(0)} bytes per object; ${samples}`,
+        note: `${image.launch.label}; cache cost ${((image.loaded.steady - image.baseline.steady) / image.loaded.cached).toFixed(0)} bytes of RSS per object; ${samples}`,
+      },
+      {
+        name: `V8 heap used, ${cached}, as the image runs it`,
+        value: image.loaded.steadyHeap / MiB,
+        unit: 'MiB',
+        baseline: image.baseline.steadyHeap / MiB,
+        baselineLabel: 'the same process caching nothing',
+        note: `${((image.loaded.steadyHeap - image.baseline.steadyHeap) / image.loaded.cached).toFixed(0)} bytes of heap per cached object; RSS beyond the heap: ${((image.baseline.steady - image.baseline.steadyHeap) / MiB).toFixed(1)} MiB caching nothing, ${((image.loaded.steady - image.loaded.steadyHeap) / MiB).toFixed(1)} MiB caching`,
       },
       { name: 'RSS at the peak of a relist (410 forced), as the image runs it', value: image.loaded.peak / MiB, unit: 'MiB', target: TARGET_PEAK_RATIO, comparator: '<=', judge: 'ratio', baseline: image.loaded.steady / MiB, baselineLabel: 'the steady RSS just before' },
       {
