@@ -84,6 +84,10 @@ const healthCheckSchema = withValidationRules(
 const rollbackSchema = z
   .object({
     enabled: z.boolean().default(true).describe('Roll back to what was running before when verification fails.'),
+    onDelete: z
+      .boolean()
+      .default(false)
+      .describe('When the Deploy is deleted while its run has changed the target and not finished, roll back before letting the Deploy go.'),
   })
   .prefault({})
   .describe('Rollback on failed verification.');
@@ -150,7 +154,7 @@ const rollbackStatusSchema = z
     state: z.enum(ROLLBACK_STATES).describe('InProgress, Succeeded or Failed.'),
     startedAt: fields.timestamp('When the rollback started.'),
     finishedAt: fields.timestamp('When the rollback finished.').optional(),
-    reason: z.string().min(1).max(128).regex(REASON).describe('Why, as a CamelCase reason: HealthCheckFailed, RolloutDeadlineExceeded, ProviderFailed.'),
+    reason: z.string().min(1).max(128).regex(REASON).describe('Why, as a CamelCase reason: HealthCheckFailed, RolloutDeadlineExceeded, ProviderFailed, DeployDeleted.'),
     message: fields.text(1024, 'Why, for humans.'),
     toVersion: z.string().max(128).describe('The version rolled back to.'),
     toImage: z.string().max(1024).optional().describe('The image rolled back to.'),
@@ -184,10 +188,19 @@ const healthStatusSchema = z
   })
   .describe('Progress of the health check of the verify step.');
 
+const currentSchema = z
+  .object({
+    version: z.string().max(128).describe('The version running, as far as the operator knows.'),
+    image: z.string().max(1024).optional().describe('The image running, when the provider deploys images.'),
+    since: fields.timestamp('When the run that left it running finished.'),
+  })
+  .describe("What runs now: what the last finished run left in place (its own version, or the one its rollback restored); the next run's previous.version.");
+
 export const deployStatusSchema = z
   .object({
     ...resourceStatusShape(DEPLOY_PHASES),
-    revision: fields.integer(0, 2_147_483_647, 'How many rollouts the operator has started for this Deploy.').optional(),
+    revision: fields.integer(0, 2_147_483_647, 'How many rollouts the deploy step has started for this Deploy.').optional(),
+    current: currentSchema.optional(),
     providerRef: providerRefSchema.optional(),
     previous: previousSchema.optional(),
     rollback: rollbackStatusSchema.optional(),

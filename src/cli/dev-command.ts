@@ -9,6 +9,7 @@ import { KINDS } from '../api/kinds.ts';
 import { builtinResources, KubeClient, type KubeObject } from '../kube/client.ts';
 import { isAlreadyExists } from '../kube/errors.ts';
 import { createLogger, type Logger, type LogLevel } from '../observability/logger.ts';
+import { SecretMask } from '../observability/redact.ts';
 import { systemClock } from '../resilience/clock.ts';
 import { EXIT_OK, EXIT_USAGE, type Command, type CommandIo } from './command.ts';
 
@@ -17,6 +18,10 @@ export interface DevContext {
   readonly kubeconfigPath: string;
   readonly kubeConfig: KubeConfig;
   readonly logger: Logger;
+  /** The mask the logger scrubs with; components add the Secret values they read. */
+  readonly secretMask: SecretMask;
+  /** The process environment, for components that read their configuration from it. */
+  readonly env: NodeJS.ProcessEnv;
 }
 
 /** A component `dev` runs beside the API server until the process is told to stop. */
@@ -110,13 +115,14 @@ export function devCommand(options: DevCommandOptions = {}): Command {
         return EXIT_USAGE;
       }
       const level = io.env['LOG_LEVEL'] ?? 'info';
-      const logger = createLogger({ level: LEVELS.includes(level as LogLevel) ? (level as LogLevel) : 'info', destination: io.stderr as never, base: { component: 'dev' } });
+      const secretMask = new SecretMask();
+      const logger = createLogger({ level: LEVELS.includes(level as LogLevel) ? (level as LogLevel) : 'info', destination: io.stderr as never, secretMask, base: { component: 'dev' } });
       const kubeconfigPath = resolve(parsed.values.kubeconfig ?? '.devcluster/kubeconfig');
       const cluster = await DevCluster.start({ port: apiPort, ...(adminPort === undefined ? {} : { adminPort }), onError: (error) => logger.error({ err: error }, 'devcluster request failed unexpectedly') });
       cluster.writeKubeconfig(kubeconfigPath);
       const kubeConfig = new KubeConfig();
       kubeConfig.loadFromFile(kubeconfigPath);
-      const context: DevContext = { kubeconfigPath, kubeConfig, logger };
+      const context: DevContext = { kubeconfigPath, kubeConfig, logger, secretMask, env: io.env };
       const client = KubeClient.fromKubeConfig(kubeConfig, { userAgent: 'blackroad-operator-dev/0.1.0' });
       await installCrds(client);
       const simulator = new WorkloadSimulator({ client, clock: systemClock, logger: logger.child({ component: 'simulator' }) });

@@ -309,3 +309,10 @@ export function describeOptions(): string {
     })
     .join('\n');
 }
+
+/** Where the API server is reached from inside a pod (`KUBERNETES_SERVICE_HOST` and `_PORT`), or undefined outside one. */
+export function kubernetesServiceAddress(env: NodeJS.ProcessEnv): { readonly host: string; readonly port: string } | undefined {
+  const host = env['KUBERNETES_SERVICE_HOST'];
+  const port = env['KUBERNETES_SERVICE_PORT'];
+  return host === undefined || host === '' || port === undefined || port === '' ? undefined : { host, port };
+}

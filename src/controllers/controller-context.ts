@@ -48,8 +48,6 @@ export interface ControllerContext {
 
 /** Where and how hard a controller works; from the configuration. */
 export interface ControllerSettings {
-  /** Namespace watched; empty for all. */
-  readonly namespace: string;
   readonly workers: number;
   readonly resyncPeriodMs: number;
 }

@@ -1,5 +1,6 @@
 // The HTTP surface of the devcluster: routing, authentication and RBAC, discovery, OpenAPI, and the REST verbs.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { sleep, type Clock } from '../resilience/clock.ts';
 import { forbidden, serviceAccountUser, type Authenticator, type RbacAuthorizer, type RequestAttributes, type UserInfo } from './auth.ts';
 import { aggregatedContentType, aggregatedDiscovery, aggregatedDiscoveryVersion, apiGroup, apiGroupList, apiResourceList, apiVersions } from './discovery.ts';
 import type { FaultInjector } from './faults.ts';
@@ -41,6 +42,8 @@ export interface ApiHandlerDependencies {
   /** Absent: every request is allowed. */
   readonly authorizer: RbacAuthorizer | undefined;
   readonly faults: FaultInjector;
+  /** Waits of injected latency. */
+  readonly clock: Clock;
   readonly serverAddress: () => string;
   readonly now: () => number;
   readonly onError: (error: unknown) => void;
@@ -125,10 +128,15 @@ export class ApiHandler {
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const rawUrl = req.url ?? '/';
     const queryIndex = rawUrl.indexOf('?');
-    const path = decodeURIComponent(queryIndex < 0 ? rawUrl : rawUrl.slice(0, queryIndex)).replace(/\/+$/, '') || '/';
+    let path: string;
+    try {
+      path = decodeURIComponent(queryIndex < 0 ? rawUrl : rawUrl.slice(0, queryIndex)).replace(/\/+$/, '') || '/';
+    } catch {
+      throw statusErrors.badRequest(`invalid URL escape in ${JSON.stringify(rawUrl.slice(0, 200))}`);
+    }
     const query = new URLSearchParams(queryIndex < 0 ? '' : rawUrl.slice(queryIndex + 1));
     const latency = this.#deps.faults.latencyMs;
-    if (latency > 0) await new Promise((resolve) => setTimeout(resolve, latency));
+    if (latency > 0) await sleep(this.#deps.clock, latency);
     const user = this.#deps.authenticator.authenticate(req.headers.authorization);
     const route = this.#route(path);
     const method = req.method ?? 'GET';

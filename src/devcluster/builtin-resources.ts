@@ -514,6 +514,7 @@ interface BuiltinSpec {
   readonly verbs?: readonly string[];
   readonly strategy: ObjectStrategy;
   readonly invalidGroup?: string;
+  readonly topLevelFields?: readonly string[];
 }
 
 function builtin(spec: BuiltinSpec): ResourceType {
@@ -535,6 +536,7 @@ function builtin(spec: BuiltinSpec): ResourceType {
     hasGeneration: spec.hasGeneration ?? false,
     ...(spec.storageVersionHash === undefined ? {} : { storageVersionHash: spec.storageVersionHash }),
     invalidKind: { kind: spec.kind, group: spec.invalidGroup ?? spec.group },
+    topLevelFields: spec.topLevelFields ?? ['spec', 'status'],
     strategy: spec.strategy,
   };
 }
@@ -542,8 +544,8 @@ function builtin(spec: BuiltinSpec): ResourceType {
 /** Every stored built-in resource, in discovery order per group. */
 export function builtinResources(): ResourceType[] {
   return [
-    builtin({ group: '', version: 'v1', kind: 'ConfigMap', plural: 'configmaps', namespaced: true, shortNames: ['cm'], storageVersionHash: 'qFsyl6wFWjQ=', strategy: configMapStrategy }),
-    builtin({ group: '', version: 'v1', kind: 'Event', plural: 'events', namespaced: true, shortNames: ['ev'], storage: 'events', storageVersionHash: 'r2yiGXH7wu8=', strategy: coreEventStrategy }),
+    builtin({ group: '', version: 'v1', kind: 'ConfigMap', plural: 'configmaps', namespaced: true, shortNames: ['cm'], topLevelFields: ['data', 'binaryData', 'immutable'], storageVersionHash: 'qFsyl6wFWjQ=', strategy: configMapStrategy }),
+    builtin({ group: '', version: 'v1', kind: 'Event', plural: 'events', namespaced: true, shortNames: ['ev'], storage: 'events', storageVersionHash: 'r2yiGXH7wu8=', topLevelFields: ['involvedObject', 'reason', 'message', 'source', 'firstTimestamp', 'lastTimestamp', 'count', 'type', 'eventTime', 'series', 'action', 'related', 'reportingComponent', 'reportingInstance'], strategy: coreEventStrategy }),
     builtin({
       group: '',
       version: 'v1',
@@ -560,13 +562,14 @@ export function builtinResources(): ResourceType[] {
       storageVersionHash: 'Q3oi5N2YM8M=',
       strategy: namespaceStrategy,
     }),
-    builtin({ group: '', version: 'v1', kind: 'Secret', plural: 'secrets', namespaced: true, storageVersionHash: 'S6u1pOWzb84=', strategy: secretStrategy }),
+    builtin({ group: '', version: 'v1', kind: 'Secret', plural: 'secrets', namespaced: true, topLevelFields: ['data', 'stringData', 'type', 'immutable'], storageVersionHash: 'S6u1pOWzb84=', strategy: secretStrategy }),
     builtin({
       group: '',
       version: 'v1',
       kind: 'ServiceAccount',
       plural: 'serviceaccounts',
       namespaced: true,
+      topLevelFields: ['secrets', 'imagePullSecrets', 'automountServiceAccountToken'],
       shortNames: ['sa'],
       subresources: [{ name: 'token', verbs: ['create'], kind: 'TokenRequest', group: 'authentication.k8s.io', version: 'v1' }],
       storageVersionHash: 'pbx9ZvyFpBE=',
@@ -575,10 +578,10 @@ export function builtinResources(): ResourceType[] {
     builtin({ group: 'apps', version: 'v1', kind: 'Deployment', plural: 'deployments', namespaced: true, shortNames: ['deploy'], categories: ['all'], statusSubresource: true, hasGeneration: true, storageVersionHash: '8aSe+NMegvE=', strategy: deploymentStrategy }),
     builtin({ group: 'batch', version: 'v1', kind: 'Job', plural: 'jobs', namespaced: true, categories: ['all'], statusSubresource: true, hasGeneration: true, storageVersionHash: 'mudhfqk/qZY=', strategy: jobStrategy }),
     builtin({ group: 'coordination.k8s.io', version: 'v1', kind: 'Lease', plural: 'leases', namespaced: true, storageVersionHash: 'gqkMMb/YqFM=', strategy: leaseStrategy }),
-    builtin({ group: 'events.k8s.io', version: 'v1', kind: 'Event', plural: 'events', namespaced: true, shortNames: ['ev'], storage: 'events', storageVersionHash: 'r2yiGXH7wu8=', invalidGroup: '', strategy: eventsV1Strategy }),
-    builtin({ group: 'rbac.authorization.k8s.io', version: 'v1', kind: 'ClusterRoleBinding', plural: 'clusterrolebindings', namespaced: false, storageVersionHash: '48tpQ8gZHFc=', strategy: bindingStrategy(false) }),
-    builtin({ group: 'rbac.authorization.k8s.io', version: 'v1', kind: 'ClusterRole', plural: 'clusterroles', namespaced: false, storageVersionHash: 'bYE5ZWDrJ44=', strategy: roleStrategy(false) }),
-    builtin({ group: 'rbac.authorization.k8s.io', version: 'v1', kind: 'RoleBinding', plural: 'rolebindings', namespaced: true, storageVersionHash: 'eGsCzGH6b1g=', strategy: bindingStrategy(true) }),
-    builtin({ group: 'rbac.authorization.k8s.io', version: 'v1', kind: 'Role', plural: 'roles', namespaced: true, storageVersionHash: '7FuwZcIIItM=', strategy: roleStrategy(true) }),
+    builtin({ group: 'events.k8s.io', version: 'v1', kind: 'Event', plural: 'events', namespaced: true, shortNames: ['ev'], storage: 'events', storageVersionHash: 'r2yiGXH7wu8=', invalidGroup: '', topLevelFields: ['eventTime', 'series', 'reportingController', 'reportingInstance', 'action', 'reason', 'regarding', 'related', 'note', 'type', 'deprecatedSource', 'deprecatedFirstTimestamp', 'deprecatedLastTimestamp', 'deprecatedCount'], strategy: eventsV1Strategy }),
+    builtin({ group: 'rbac.authorization.k8s.io', version: 'v1', kind: 'ClusterRoleBinding', plural: 'clusterrolebindings', namespaced: false, topLevelFields: ['subjects', 'roleRef'], storageVersionHash: '48tpQ8gZHFc=', strategy: bindingStrategy(false) }),
+    builtin({ group: 'rbac.authorization.k8s.io', version: 'v1', kind: 'ClusterRole', plural: 'clusterroles', namespaced: false, topLevelFields: ['rules', 'aggregationRule'], storageVersionHash: 'bYE5ZWDrJ44=', strategy: roleStrategy(false) }),
+    builtin({ group: 'rbac.authorization.k8s.io', version: 'v1', kind: 'RoleBinding', plural: 'rolebindings', namespaced: true, topLevelFields: ['subjects', 'roleRef'], storageVersionHash: 'eGsCzGH6b1g=', strategy: bindingStrategy(true) }),
+    builtin({ group: 'rbac.authorization.k8s.io', version: 'v1', kind: 'Role', plural: 'roles', namespaced: true, topLevelFields: ['rules'], storageVersionHash: '7FuwZcIIItM=', strategy: roleStrategy(true) }),
   ];
 }

@@ -20,6 +20,7 @@ export interface CompiledRule {
 export class CelCompileError extends Error {
   override name = 'CelCompileError';
 }
+/** Whether an error is a {@link CelCompileError}. */
 export const isCelCompileError = (error: unknown): error is CelCompileError => error instanceof CelCompileError;
 
 const environment = new Environment({ unlistedVariablesAreDyn: true, homogeneousAggregateLiterals: false, enableOptionalTypes: true });

@@ -102,6 +102,7 @@ export const crdResourceType: ResourceType = {
   hasGeneration: true,
   storageVersionHash: 'jfWCUB31mvA=',
   invalidKind: { kind: 'CustomResourceDefinition', group: GROUP },
+  topLevelFields: ['spec', 'status'],
   strategy: crdStrategy,
 };
 

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
+import { sleep, systemClock, type Clock } from '../resilience/clock.ts';
 import { ApiHandler } from './api-handler.ts';
 import { Authenticator, bootstrapRbac, RbacAuthorizer, type AuthSettings, type RbacSource } from './auth.ts';
 import { FaultInjector, type FailureRule } from './faults.ts';
@@ -12,7 +13,7 @@ import { LifecycleControllers } from './lifecycle-controllers.ts';
 import { ObjectService } from './object-service.ts';
 import { OpenApiDocuments } from './openapi.ts';
 import { ResourceRegistry } from './resource-registry.ts';
-import { selfSignedCertificate, type TlsMaterial } from './self-signed-certificate.ts';
+import { selfSignedCertificate, type TlsMaterial } from '../observability/self-signed-certificate.ts';
 import { Store } from './store.ts';
 import { WatchHub } from './watch.ts';
 
@@ -32,6 +33,8 @@ export interface DevClusterOptions {
    * The certificate goes into the kubeconfig as the cluster's authority.
    */
   readonly tls?: boolean;
+  /** Time of timestamps, watch timeouts and bookmarks, injected latency and restarts; the system clock by default. */
+  readonly clock?: Clock;
   /** Called with unexpected errors (a bug in the server); the server keeps serving. */
   readonly onError?: (error: unknown) => void;
 }
@@ -130,12 +133,13 @@ export class DevCluster {
   }
 
   #createState(kept: Store | undefined): State {
-    const now = (): number => Date.now();
+    const clock = this.#options.clock ?? systemClock;
+    const now = (): number => clock.now();
     const store = kept ?? new Store({ ...(this.#options.historySize === undefined ? {} : { historySize: this.#options.historySize }) });
     const registry = new ResourceRegistry();
     const objects = new ObjectService(store, registry, now);
     const controllers = new LifecycleControllers(store, objects, registry, now);
-    const watches = new WatchHub(store, objects, { bookmarkIntervalMs: this.#options.bookmarkIntervalMs ?? 60_000, defaultTimeoutMs: 30 * 60_000, maxBufferedBytes: 16 * 1024 * 1024, slowWatcherGraceMs: 5000 });
+    const watches = new WatchHub(store, objects, { clock, bookmarkIntervalMs: this.#options.bookmarkIntervalMs ?? 60_000, defaultTimeoutMs: 30 * 60_000, maxBufferedBytes: 16 * 1024 * 1024, slowWatcherGraceMs: 5000 });
     const openapi = new OpenApiDocuments(registry, (type) => {
       const crd = store.list('apiextensions.k8s.io/customresourcedefinitions').find((stored) => stored.name === `${type.plural}.${type.group}`);
       if (crd === undefined) return undefined;
@@ -153,6 +157,7 @@ export class DevCluster {
       authenticator: this.#authenticator,
       authorizer,
       faults: this.faults,
+      clock,
       serverAddress: () => `127.0.0.1:${this.#port}`,
       now,
       onError: (error) => this.#options.onError?.(error),
@@ -301,7 +306,7 @@ export class DevCluster {
   async restart(options: { keepState: boolean; downMs?: number }): Promise<void> {
     await this.#closeServer();
     this.#state.controllers.stop();
-    if (options.downMs !== undefined && options.downMs > 0) await new Promise((resolve) => setTimeout(resolve, options.downMs));
+    if (options.downMs !== undefined && options.downMs > 0) await sleep(this.#options.clock ?? systemClock, options.downMs);
     this.#state = this.#createState(options.keepState ? this.#state.store : undefined);
     await this.#listen();
   }

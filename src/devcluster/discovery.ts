@@ -18,10 +18,12 @@ export function aggregatedDiscoveryVersion(accept: string | undefined): 'v2' | '
   return undefined;
 }
 
+/** The Content-Type of an aggregated discovery answer of that version. */
 export function aggregatedContentType(version: 'v2' | 'v2beta1'): string {
   return version === 'v2' ? AGGREGATED_CONTENT_TYPE : AGGREGATED_V2BETA1_CONTENT_TYPE;
 }
 
+/** `GET /api` without aggregated discovery: the core group's versions and the server address. */
 export function apiVersions(serverAddress: string): JsonObject {
   return { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress }] };
 }
@@ -38,10 +40,12 @@ function groupEntry(name: string, versions: readonly string[], preferred: string
   };
 }
 
+/** `GET /apis` without aggregated discovery: every named group with its versions. */
 export function apiGroupList(registry: ResourceRegistry): JsonObject {
   return { kind: 'APIGroupList', apiVersion: 'v1', groups: registry.groups().filter((g) => g.name !== '').map((g) => groupEntry(g.name, g.versions, g.preferredVersion)) };
 }
 
+/** `GET /apis/<group>`, or undefined for a group nothing serves. */
 export function apiGroup(registry: ResourceRegistry, name: string): JsonObject | undefined {
   const found = registry.groups().find((g) => g.name === name && name !== '');
   return found === undefined ? undefined : { kind: 'APIGroup', apiVersion: 'v1', ...groupEntry(found.name, found.versions, found.preferredVersion) };

@@ -32,6 +32,7 @@ export interface WriteResult {
 export type DeleteResult = { readonly kind: 'deleted'; readonly status: JsonObject } | { readonly kind: 'terminating'; readonly json: string };
 
 const NAME_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
+const OBJECT_META_FIELDS = new Set(['name', 'generateName', 'namespace', 'selfLink', 'uid', 'resourceVersion', 'generation', 'creationTimestamp', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'labels', 'annotations', 'ownerReferences', 'finalizers', 'managedFields']);
 const BUILTIN_META_ORDER = ['name', 'generateName', 'namespace', 'selfLink', 'uid', 'resourceVersion', 'generation', 'creationTimestamp', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'labels', 'annotations', 'ownerReferences', 'finalizers', 'managedFields'];
 
 /** Seconds-precision RFC 3339, as metav1.Time serializes. */
@@ -162,6 +163,28 @@ export class ObjectService {
     if (apiVersion !== apiVersionOf(type)) throw statusErrors.badRequest(`the API version in the data (${String(apiVersion)}) does not match the expected API version (${apiVersionOf(type)})`);
   }
 
+  /**
+   * Unknown fields of metadata (every kind) and at the top of a built-in kind: dropped with a warning, or a 400
+   * with `fieldValidation=Strict`, as kube-apiserver's decoder does. Custom resources' other fields are pruned
+   * by their schema.
+   */
+  #dropUnknownFields(type: ResourceType, obj: JsonObject, options: WriteOptions): void {
+    const unknown: string[] = [];
+    const meta = obj['metadata'];
+    if (isObject(meta)) for (const key of Object.keys(meta)) if (!OBJECT_META_FIELDS.has(key)) unknown.push(`metadata.${key}`);
+    if (type.topLevelFields !== undefined) for (const key of Object.keys(obj)) if (key !== 'apiVersion' && key !== 'kind' && key !== 'metadata' && !type.topLevelFields.includes(key)) unknown.push(key);
+    if (unknown.length === 0) return;
+    unknown.sort();
+    if (options.fieldValidation === 'Strict') {
+      throw statusErrors.badRequest(`${type.kind} in version "${type.version}" cannot be handled as a ${type.kind}: strict decoding error: ${unknown.map((field) => `unknown field "${field}"`).join(', ')}`);
+    }
+    for (const field of unknown) {
+      if (options.fieldValidation === 'Warn') options.warnings.push(`unknown field "${field}"`);
+      if (field.startsWith('metadata.')) delete (meta as JsonObject)[field.slice('metadata.'.length)];
+      else delete obj[field];
+    }
+  }
+
   #validate(type: ResourceType, obj: JsonObject, old: JsonObject | undefined, subresource = ''): void {
     const errors = type.strategy.validate?.(obj, old, subresource) ?? [];
     if (errors.length > 0) throw statusErrors.invalid(type.invalidKind.kind, type.invalidKind.group, stringAt(child(obj, 'metadata'), 'name') ?? '', errors);
@@ -188,6 +211,7 @@ export class ObjectService {
     this.#checkKind(type, body);
     const meta = isObject(body['metadata']) ? { ...body['metadata'] } : {};
     body['metadata'] = meta;
+    this.#dropUnknownFields(type, body, options);
     if (type.namespaced) {
       const given = meta['namespace'];
       if (given !== undefined && given !== '' && given !== namespace) throw statusErrors.badRequest('the namespace of the provided object does not match the namespace sent on the request');
@@ -260,7 +284,10 @@ export class ObjectService {
     delete meta['managedFields'];
     if (oldMeta['managedFields'] !== undefined) meta['managedFields'] = oldMeta['managedFields'] as Json;
     next['metadata'] = meta;
-    if (subresource !== 'status') this.#checkKind(type, { ...next, kind: next['kind'] ?? type.kind, apiVersion: next['apiVersion'] ?? apiVersionOf(type) });
+    if (subresource !== 'status') {
+      this.#checkKind(type, { ...next, kind: next['kind'] ?? type.kind, apiVersion: next['apiVersion'] ?? apiVersionOf(type) });
+      this.#dropUnknownFields(type, next, options);
+    }
     next['kind'] = type.kind;
     next['apiVersion'] = apiVersionOf(type);
     const statusOnly = subresource === 'status' && type.statusSubresource;

@@ -70,6 +70,12 @@ export interface ResourceType {
   /** Kind and group named in a 422 message and its details (events.k8s.io reports plain `Event`). */
   readonly invalidKind: { readonly kind: string; readonly group: string };
   readonly strategy: ObjectStrategy;
+  /**
+   * Top-level fields of a built-in kind besides apiVersion, kind and metadata; others are unknown fields
+   * (dropped with a warning, or refused with `fieldValidation=Strict`). Absent: not checked (custom resources
+   * are pruned by their schema instead).
+   */
+  readonly topLevelFields?: readonly string[];
   /** Virtual resources (access reviews) answer a create without storing anything. */
   readonly virtual?: boolean;
 }

@@ -4,6 +4,7 @@
 // Outcome and timing come from annotations, read on the object first, then on its pod template:
 //   devcluster.blackroad.io/outcome:  "succeed" (default) or "fail"
 //   devcluster.blackroad.io/delay-ms: how long the rollout or job takes, in milliseconds (default 200)
+//   devcluster.blackroad.io/fail-images: comma-separated images; a rollout to one of them fails (a bad image)
 //
 // A Deployment whose generation is new gets observedGeneration and `Progressing=True` (ReplicaSetUpdated) at
 // once; after the delay it is either rolled out (all replicas updated, ready and available,
@@ -19,6 +20,8 @@ import type { Clock, TimerHandle } from '../resilience/clock.ts';
 
 export const OUTCOME_ANNOTATION = 'devcluster.blackroad.io/outcome';
 export const DELAY_ANNOTATION = 'devcluster.blackroad.io/delay-ms';
+/** Comma-separated images whose rollouts fail (a Deployment whose template runs one of them). */
+export const FAIL_IMAGES_ANNOTATION = 'devcluster.blackroad.io/fail-images';
 const DEFAULT_DELAY_MS = 200;
 
 type Obj = Record<string, unknown>;
@@ -48,10 +51,19 @@ function annotation(obj: Obj, key: string): string | undefined {
   return typeof template === 'string' ? template : undefined;
 }
 
+/** The images of a pod template's containers. */
+function templateImages(obj: Obj): string[] {
+  const containers = field(field(field(obj, 'spec'), 'template'), 'spec')?.['containers'];
+  return Array.isArray(containers) ? containers.map((container) => String((container as Obj)['image'] ?? '')) : [];
+}
+
 /** The outcome and delay an object asks for through its annotations. */
 export function plannedOutcome(obj: Obj): { succeed: boolean; delayMs: number } {
   const delay = Number(annotation(obj, DELAY_ANNOTATION) ?? DEFAULT_DELAY_MS);
-  return { succeed: annotation(obj, OUTCOME_ANNOTATION) !== 'fail', delayMs: Number.isFinite(delay) && delay >= 0 ? delay : DEFAULT_DELAY_MS };
+  // A bad image fails its rollout only, as on a real cluster: rolling back to a good one succeeds.
+  const failing = (annotation(obj, FAIL_IMAGES_ANNOTATION) ?? '').split(',').map((image) => image.trim()).filter((image) => image !== '');
+  const badImage = templateImages(obj).some((image) => failing.includes(image));
+  return { succeed: annotation(obj, OUTCOME_ANNOTATION) !== 'fail' && !badImage, delayMs: Number.isFinite(delay) && delay >= 0 ? delay : DEFAULT_DELAY_MS };
 }
 
 function generationOf(obj: Obj): number {

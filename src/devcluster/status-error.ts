@@ -96,6 +96,7 @@ export class StatusError extends Error {
   }
 }
 
+/** Whether an error is a {@link StatusError}. */
 export const isStatusError = (error: unknown): error is StatusError => error instanceof StatusError;
 
 /** How a resource is named in error messages: `gizmos.demo.transcripts.dev`, `namespaces`, `deployments.apps`. */

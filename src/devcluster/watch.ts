@@ -1,5 +1,6 @@
 // Watch streams: newline-delimited events fanned out from the store, each change serialized once for every watcher.
 import type { ServerResponse } from 'node:http';
+import type { Clock, TimerHandle } from '../resilience/clock.ts';
 import type { JsonObject } from './json.ts';
 import type { ObjectService } from './object-service.ts';
 import { apiVersionOf, type ResourceType } from './resource-type.ts';
@@ -23,6 +24,8 @@ export interface WatchRequest {
 }
 
 export interface WatchSettings {
+  /** Timestamps of Table cells and every watch timer (timeouts, bookmarks, slow-watcher checks). */
+  readonly clock: Clock;
   /** Interval of periodic bookmarks (kube-apiserver: about a minute). */
   readonly bookmarkIntervalMs: number;
   /** Watch length when the client sets no timeoutSeconds. */
@@ -102,7 +105,7 @@ export class WatchHub {
 
   #tableLine(watcher: Watcher, eventType: EventType, stored: StoredObject): string {
     const obj = this.#objects.parse(watcher.request.type, stored);
-    const table = renderTable(watcher.request.type, [obj], { resourceVersion: String(stored.rv) }, Date.now(), watcher.request.table?.includeObject ?? 'Metadata', !watcher.columnsSent);
+    const table = renderTable(watcher.request.type, [obj], { resourceVersion: String(stored.rv) }, this.#settings.clock.now(), watcher.request.table?.includeObject ?? 'Metadata', !watcher.columnsSent);
     watcher.columnsSent = true;
     return `{"type":"${eventType}","object":${JSON.stringify(table)}}\n`;
   }
@@ -120,10 +123,10 @@ export class WatchHub {
       // A burst (a deletecollection) may fill the buffer of a healthy watcher; only one that has not
       // drained it a while later is slow, and is closed like kube-apiserver drops a blocked watcher.
       watcher.overflowCheck = true;
-      setTimeout(() => {
+      this.#settings.clock.setTimeout(() => {
         watcher.overflowCheck = false;
         if (res.writableLength > this.#settings.maxBufferedBytes) watcher.close();
-      }, this.#settings.slowWatcherGraceMs).unref();
+      }, this.#settings.slowWatcherGraceMs);
     }
   }
 
@@ -196,7 +199,8 @@ export class WatchHub {
       this.#byBucket.set(bucket, created);
       entry = created;
     }
-    const timers: NodeJS.Timeout[] = [];
+    const clock = this.#settings.clock;
+    const timers: TimerHandle[] = [];
     let closed = false;
     const watchers = entry.watchers;
     const watcher: Watcher = {
@@ -208,7 +212,7 @@ export class WatchHub {
       close: () => {
         if (closed) return;
         closed = true;
-        for (const timer of timers) clearTimeout(timer);
+        for (const timer of timers) clock.clearTimeout(timer);
         watchers.delete(watcher);
         const owner = this.#byBucket.get(bucket);
         if (owner !== undefined && owner.watchers.size === 0) {
@@ -231,17 +235,16 @@ export class WatchHub {
     watchers.add(watcher);
     res.on('close', () => watcher.close());
     const timeoutMs = request.timeoutSeconds === undefined ? this.#settings.defaultTimeoutMs : request.timeoutSeconds * 1000;
-    timers.push(setTimeout(() => watcher.close(), timeoutMs));
+    timers.push(clock.setTimeout(() => watcher.close(), timeoutMs));
     if (request.allowBookmarks) {
       const sendBookmark = (): void => {
         if (!closed && this.#store.resourceVersion > startRv) this.#send(watcher, bookmark());
       };
       const periodic = (): void => {
         sendBookmark();
-        if (!closed) timers.push(setTimeout(periodic, this.#settings.bookmarkIntervalMs).unref());
+        if (!closed) timers.push(clock.setTimeout(periodic, this.#settings.bookmarkIntervalMs));
       };
-      timers.push(setTimeout(periodic, Math.min(this.#settings.bookmarkIntervalMs, Math.max(0, timeoutMs - 1000))).unref());
+      timers.push(clock.setTimeout(periodic, Math.min(this.#settings.bookmarkIntervalMs, Math.max(0, timeoutMs - 1000))));
     }
-    for (const timer of timers) timer.unref();
   }
 }

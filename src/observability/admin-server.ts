@@ -1,9 +1,17 @@
 // The operator's HTTP surface: /metrics on the metrics address; /healthz, /readyz and admin routes on the probe address.
+import type { IncomingMessage } from 'node:http';
 import type { ListenAddress } from '../config/config.ts';
 import { renderReport, type Checks } from './checks.ts';
 import { HttpEndpoint, type RouteHandler } from './http-endpoint.ts';
 import type { Logger } from './logger.ts';
 import type { Registry } from './metrics.ts';
+import type { TlsMaterial } from './self-signed-certificate.ts';
+
+/** Whether a request may read the metrics, and if not the HTTP status that says why. */
+export type AccessDecision = { readonly allowed: true } | { readonly allowed: false; readonly status: 401 | 403 | 500; readonly reason: string };
+
+/** Decides each request for /metrics (authentication and authorization, as controller-runtime's secure metrics). */
+export type MetricsAccess = (req: IncomingMessage) => Promise<AccessDecision>;
 
 export interface AdminServerSettings {
   readonly metricsAddr: ListenAddress | null;
@@ -12,6 +20,10 @@ export interface AdminServerSettings {
   readonly health: Checks;
   readonly readiness: Checks;
   readonly logger: Logger;
+  /** Serve /metrics over HTTPS with this certificate. */
+  readonly metricsTls?: TlsMaterial;
+  /** Ask this for every /metrics request; without it anyone who reaches the address may read them. */
+  readonly metricsAccess?: MetricsAccess;
 }
 
 /**
@@ -24,10 +36,16 @@ export class AdminServer {
 
   constructor(settings: AdminServerSettings) {
     const { registry, health, readiness, logger } = settings;
-    this.metrics = settings.metricsAddr === null ? null : new HttpEndpoint(settings.metricsAddr, logger);
+    this.metrics = settings.metricsAddr === null ? null : new HttpEndpoint(settings.metricsAddr, logger, settings.metricsTls);
+    const access = settings.metricsAccess;
     this.probes = settings.probeAddr === null ? null : new HttpEndpoint(settings.probeAddr, logger);
 
-    this.metrics?.route('/metrics', async (_req, res) => {
+    this.metrics?.route('/metrics', async (req, res) => {
+      const decision = access === undefined ? { allowed: true as const } : await access(req);
+      if (!decision.allowed) {
+        res.writeHead(decision.status, { 'content-type': 'text/plain; charset=utf-8' }).end(`${decision.reason}\n`);
+        return;
+      }
       const body = await registry.metrics();
       res.writeHead(200, { 'content-type': registry.contentType }).end(body);
     });

@@ -1,8 +1,10 @@
 // A small node:http listener with exact-path routes, used for the metrics and the probe/admin addresses.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer, type Server as TlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { ListenAddress } from '../config/config.ts';
 import type { Logger } from './logger.ts';
+import type { TlsMaterial } from './self-signed-certificate.ts';
 
 export type RouteHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => void | Promise<void>;
 
@@ -12,14 +14,18 @@ export type RouteHandler = (req: IncomingMessage, res: ServerResponse, url: URL)
  */
 export class HttpEndpoint {
   readonly #routes = new Map<string, { handler: RouteHandler; methods: readonly string[] }>();
-  readonly #server: Server;
+  readonly #server: Server | TlsServer;
+  readonly #tls: boolean;
   readonly #address: ListenAddress;
   readonly #logger: Logger;
 
-  constructor(address: ListenAddress, logger: Logger) {
+  /** Serves HTTPS with `tls`, plain HTTP without. */
+  constructor(address: ListenAddress, logger: Logger, tls?: TlsMaterial) {
     this.#address = address;
     this.#logger = logger;
-    this.#server = createServer((req, res) => void this.#dispatch(req, res));
+    this.#tls = tls !== undefined;
+    const handle = (req: IncomingMessage, res: ServerResponse): void => void this.#dispatch(req, res);
+    this.#server = tls === undefined ? createServer(handle) : createTlsServer({ cert: tls.cert, key: tls.key }, handle);
     // Long-lived streams (Server-Sent Events) must not be cut by the default request timeout.
     this.#server.requestTimeout = 0;
   }
@@ -46,7 +52,13 @@ export class HttpEndpoint {
     const bound = this.#server.address() as AddressInfo | null;
     if (bound === null) throw new Error('endpoint is not listening');
     const host = bound.address === '0.0.0.0' || bound.address === '::' ? '127.0.0.1' : bound.address;
-    return `http://${host.includes(':') ? `[${host}]` : host}:${bound.port}`;
+    return `${this.#tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${bound.port}`;
+  }
+
+  /** Serves `tls` to connections made from now on (a rotated certificate); an HTTP endpoint cannot start TLS. */
+  setTls(tls: TlsMaterial): void {
+    if (!this.#tls) throw new Error('endpoint serves plain HTTP');
+    (this.#server as TlsServer).setSecureContext({ cert: tls.cert, key: tls.key });
   }
 
   /** Stops accepting connections and closes open ones, including streaming responses. */

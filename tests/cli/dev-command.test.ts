@@ -15,7 +15,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 describe('blackroad-operator dev', () => {
   it('writes a kubeconfig, prints it once ready, serves the API and exits 0 on SIGTERM', async () => {
     const kubeconfig = join(dir, 'nested', 'kubeconfig');
-    const child = spawn(process.execPath, ['src/cli/main.ts', 'dev', '--port', '0', '--kubeconfig', kubeconfig], { cwd: new URL('../..', import.meta.url).pathname, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['src/cli/main.ts', 'dev', '--port', '0', '--kubeconfig', kubeconfig, '--no-operator'], { cwd: new URL('../..', import.meta.url).pathname, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
@@ -43,11 +43,10 @@ describe('blackroad-operator dev', () => {
     expect(io.stderrText()).toBe('blackroad-operator dev: --port: "http" is not a port; a whole number from 0 to 65535\n');
   });
 
-  it('says in its help that the operator is not part of this build yet', async () => {
+  it('says in its help that it runs the operator unless --no-operator is given', async () => {
     const io = captureIo();
     expect(await runCli(['dev', '--help'], io, COMMANDS)).toBe(0);
-    expect(io.stdoutText()).toContain('does not include the operator yet');
-    expect(io.stdoutText()).toContain('--no-operator');
+    expect(io.stdoutText()).toContain('It also runs the operator against that server, unless --no-operator is given.');
   });
 
   it('runs a plugged-in operator until stopped', async () => {

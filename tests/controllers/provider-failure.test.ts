@@ -1,35 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { asWorkflowFailure, blockingReason, classified, findCause } from '../../src/controllers/provider-failure.ts';
-import { isInvalidSpec, ProviderRejectedError, ProviderUnavailableError, SecretNotFoundError } from '../../src/providers/provider-error.ts';
-import { BrokenCircuitError, CircuitBreaker } from '../../src/resilience/circuit-breaker.ts';
-import { classifyFailure } from '../../src/resilience/classify-failure.ts';
-import { ManualClock } from '../../src/resilience/clock.ts';
+import { blockingReason, findCause } from '../../src/controllers/provider-failure.ts';
+import { isInvalidSpec, ProviderUnavailableError, SecretNotFoundError } from '../../src/providers/provider-error.ts';
+import { BrokenCircuitError } from '../../src/resilience/circuit-breaker.ts';
+import { NonRetryableError } from '../../src/resilience/classify-failure.ts';
 import { IdempotencyHeldError, IdempotencyUnavailableError } from '../../src/resilience/idempotency-store.ts';
 
-describe('provider failures as the engine sees them', () => {
-  it('classes an unavailable provider as transient with its Retry-After, and a rejection as permanent', () => {
-    expect(classifyFailure(asWorkflowFailure(new ProviderUnavailableError('railway', 'HTTP 503', { retryAfterMs: 7000, httpStatus: 503 })))).toMatchObject({ kind: 'transient', retryAfterMs: 7000 });
-    expect(classifyFailure(asWorkflowFailure(new ProviderRejectedError('railway', 'HTTP 400')))).toMatchObject({ kind: 'permanent' });
-    expect(classifyFailure(asWorkflowFailure(new SecretNotFoundError('secrets', 'Secret prod/railway not found')))).toMatchObject({ kind: 'permanent' });
-  });
-
-  it('lets a breaker count 5xx answers and not 4xx ones', async () => {
-    const breaker = new CircuitBreaker('provider:railway', { consecutiveFailures: 2 }, { clock: new ManualClock(0) });
-    for (let i = 0; i < 3; i += 1) await expect(breaker.execute(() => classified(() => Promise.reject(new ProviderRejectedError('railway', 'HTTP 422'))))).rejects.toThrow();
-    expect(breaker.state).toBe('closed');
-    for (let i = 0; i < 2; i += 1) await expect(breaker.execute(() => classified(() => Promise.reject(new ProviderUnavailableError('railway', 'HTTP 503'))))).rejects.toThrow();
-    expect(breaker.state).toBe('open');
-  });
-
-  it('keeps the provider error as the cause, so a missing Secret is still found under the wrapper', () => {
-    const wrapped = asWorkflowFailure(new SecretNotFoundError('secrets', 'Secret prod/railway not found'));
+describe('findCause', () => {
+  it('finds a missing Secret under whatever wraps it, and nothing in an unrelated error', () => {
+    const wrapped = new NonRetryableError('validate failed', { cause: new SecretNotFoundError('secrets', 'Secret prod/railway not found') });
     expect(findCause(wrapped, isInvalidSpec)?.message).toBe('Secret prod/railway not found');
-    expect(findCause(new Error('other'), isInvalidSpec)).toBeUndefined();
-  });
-
-  it('passes errors that are not provider errors through unchanged', () => {
-    const error = new TypeError('boom');
-    expect(asWorkflowFailure(error)).toBe(error);
+    expect(findCause(new Error('other', { cause: new Error('deeper') }), isInvalidSpec)).toBeUndefined();
   });
 });
 

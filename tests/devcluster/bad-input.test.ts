@@ -27,6 +27,25 @@ describe('bad input', () => {
     await stillServes();
   });
 
+  it('answers 400 to a path with a malformed escape, and keeps serving', async () => {
+    const res = await cluster.request('GET', `${configmaps}/%E0%A4%A`);
+    expect(res.status).toBe(400);
+    await stillServes();
+  });
+
+  it('drops unknown fields of a built-in kind with a Warning, or refuses them with fieldValidation=Strict', async () => {
+    const body = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'typo', lables: { a: 'b' } }, dta: { a: 'b' } };
+    const strict = await cluster.request('POST', `${configmaps}?fieldValidation=Strict`, { body });
+    expect(strict.status).toBe(400);
+    expect(strict.json()).toMatchObject({ reason: 'BadRequest', message: 'ConfigMap in version "v1" cannot be handled as a ConfigMap: strict decoding error: unknown field "dta", unknown field "metadata.lables"' });
+    const warned = await cluster.request('POST', configmaps, { body });
+    expect(warned.status).toBe(201);
+    expect(warned.headers['warning']).toBe('299 - "unknown field \\"dta\\"", 299 - "unknown field \\"metadata.lables\\""');
+    const stored = warned.json<Record<string, unknown> & { metadata: Record<string, unknown> }>();
+    expect(stored['dta']).toBeUndefined();
+    expect(stored.metadata['lables']).toBeUndefined();
+  });
+
   it('accepts a YAML body', async () => {
     const res = await cluster.request('POST', configmaps, { body: 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: from-yaml\ndata:\n  a: b\n', contentType: 'application/yaml' });
     expect(res.status).toBe(201);

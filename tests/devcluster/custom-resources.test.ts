@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCluster, type ClusterHarness } from '../support/cluster.ts';
+import { FAULTS_AVAILABLE, skipReason, startCluster, type ClusterHarness } from '../support/cluster.ts';
 import { masked, replayer, transcript } from './transcripts.ts';
 
 const crd = transcript('07').request.body as Record<string, unknown>;
@@ -81,6 +81,33 @@ describe('custom resources served from a CRD', () => {
     }
     expect(seen).toEqual(all);
     await cluster.request('DELETE', `${gizmos}/gizmo-zz`);
+  });
+
+  it('lists as of an exact resourceVersion, and refuses one from the future with 504', async () => {
+    type List = { items: { metadata: { name: string } }[]; metadata: { resourceVersion: string } };
+    const before = (await cluster.request('GET', gizmos)).json<List>();
+    await cluster.request('POST', gizmos, { body: { apiVersion: 'demo.transcripts.dev/v1', kind: 'Gizmo', metadata: { name: 'gizmo-later' }, spec: { size: 1 } } });
+    const exact = (await cluster.request('GET', `${gizmos}?resourceVersion=${before.metadata.resourceVersion}&resourceVersionMatch=Exact`)).json<List>();
+    expect(exact.items.map((item) => item.metadata.name)).toEqual(before.items.map((item) => item.metadata.name));
+    expect(exact.metadata.resourceVersion).toBe(before.metadata.resourceVersion);
+    const now = (await cluster.request('GET', gizmos)).json<List>();
+    expect(now.items.map((item) => item.metadata.name)).toContain('gizmo-later');
+    const future = await cluster.request('GET', `${gizmos}?resourceVersion=${Number(now.metadata.resourceVersion) + 1000000}`);
+    expect(future.status).toBe(504);
+    expect(future.json()).toMatchObject({ kind: 'Status', reason: 'Timeout', code: 504, details: { causes: [{ reason: 'ResourceVersionTooLarge' }] } });
+    await cluster.request('DELETE', `${gizmos}/gizmo-later`);
+  });
+
+  it.skipIf(!FAULTS_AVAILABLE)('answers 410 Expired to a continue token older than the history', async () => {
+    skipReason('expired continue token');
+    const first = (await cluster.request('GET', `${gizmos}?limit=1`)).json<{ metadata: { continue: string } }>();
+    await cluster.request('POST', gizmos, { body: { apiVersion: 'demo.transcripts.dev/v1', kind: 'Gizmo', metadata: { name: 'gizmo-compacted' }, spec: { size: 1 } } });
+    cluster.faults?.compactHistory();
+    const expired = await cluster.request('GET', `${gizmos}?limit=1&continue=${first.metadata.continue}`);
+    expect(expired.status).toBe(410);
+    expect(expired.json()).toMatchObject({ kind: 'Status', reason: 'Expired', code: 410 });
+    expect(expired.json<{ message: string }>().message).toMatch(/^The provided continue parameter is too old to display a consistent list result/);
+    await cluster.request('DELETE', `${gizmos}/gizmo-compacted`);
   });
 
   it('filters by equality and set-based label selectors', async () => {

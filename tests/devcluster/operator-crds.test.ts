@@ -14,7 +14,9 @@ beforeAll(async () => {
 afterAll(() => cluster.stop());
 
 function example(file: string): Record<string, unknown> {
-  const doc = parseAllDocuments(readFileSync(new URL(`../../examples/${file}`, import.meta.url), 'utf8'))[0]?.toJS() as Record<string, unknown>;
+  const docs = parseAllDocuments(readFileSync(new URL(`../../examples/${file}`, import.meta.url), 'utf8')).map((document) => document.toJS() as Record<string, unknown>);
+  // An example may bring what it targets (a Deployment) before the resource of ours.
+  const doc = docs.find((candidate) => String(candidate['apiVersion']).startsWith('operator.blackroad.io/')) ?? {};
   return { ...doc, metadata: { ...(doc['metadata'] as object), namespace: cluster.namespace } };
 }
 

@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { builtinResources, KubeClient } from '../../src/kube/client.ts';
+import { isForbidden } from '../../src/kube/errors.ts';
 import { startCluster, type ClusterHarness } from '../support/cluster.ts';
 import { transcript } from './transcripts.ts';
 
@@ -94,6 +96,18 @@ describe('authentication and RBAC', () => {
     expect(tokenReview.json<{ status: { authenticated: boolean; user: { username: string } } }>().status).toMatchObject({ authenticated: true, user: { username: `system:serviceaccount:${ns()}:robot` } });
     const bad = await cluster.request('POST', '/apis/authentication.k8s.io/v1/tokenreviews', { body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token: 'nope' } } });
     expect(bad.json<{ status: { authenticated?: boolean } }>().status.authenticated).not.toBe(true);
+  });
+
+  it('gives a kubeconfig for a ServiceAccount token that a client acts under', async () => {
+    const path = cluster.kubeconfigForToken(robot);
+    const client = KubeClient.fromFile(path);
+    try {
+      await expect(client.list(builtinResources.namespaces)).rejects.toSatisfy(isForbidden);
+      const review = (await client.request({ method: 'POST', path: '/apis/authentication.k8s.io/v1/selfsubjectreviews', body: { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' } })) as { status: { userInfo: { username: string } } };
+      expect(review.status.userInfo.username).toBe(`system:serviceaccount:${ns()}:robot`);
+    } finally {
+      client.close();
+    }
   });
 
   it('lets an authenticated user read discovery through the bootstrap roles', async () => {

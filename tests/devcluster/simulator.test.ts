@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
-import { DELAY_ANNOTATION, OUTCOME_ANNOTATION, WorkloadSimulator } from '../../src/devcluster/simulator.ts';
+import { DELAY_ANNOTATION, FAIL_IMAGES_ANNOTATION, OUTCOME_ANNOTATION, WorkloadSimulator } from '../../src/devcluster/simulator.ts';
 import { KubeClient } from '../../src/kube/client.ts';
 import { systemClock } from '../../src/resilience/clock.ts';
 import { startCluster, type ClusterHarness } from '../support/cluster.ts';
@@ -55,6 +55,18 @@ describe('workload simulator', () => {
     const done = await until(`${path}/web`, (obj) => condition(obj, 'Available')?.status === 'True');
     expect(done.status).toMatchObject({ observedGeneration: 1, replicas: 3, updatedReplicas: 3, availableReplicas: 3 });
     expect(condition(done, 'Progressing')).toMatchObject({ status: 'True', reason: 'NewReplicaSetAvailable' });
+  });
+
+  it('fails the rollout of a bad image and rolls the good one out again, as a real cluster would', async () => {
+    const path = `/apis/apps/v1/namespaces/${cluster.namespace}/deployments`;
+    await cluster.request('POST', path, { body: deployment('bad-image', { [DELAY_ANNOTATION]: '20', [FAIL_IMAGES_ANNOTATION]: 'nginx:broken, other:1' }) });
+    await until(`${path}/bad-image`, (obj) => condition(obj, 'Available')?.status === 'True');
+    const patch = (image: string) => cluster.request('PATCH', `${path}/bad-image`, { body: { spec: { template: { spec: { containers: [{ name: 'app', image }] } } } }, contentType: 'application/strategic-merge-patch+json' });
+    await patch('nginx:broken');
+    const failed = await until(`${path}/bad-image`, (obj) => obj.status?.observedGeneration === 2 && condition(obj, 'Progressing')?.reason === 'ProgressDeadlineExceeded');
+    expect(condition(failed, 'Available')?.status).toBe('False');
+    await patch('nginx:1.27');
+    await until(`${path}/bad-image`, (obj) => obj.status?.observedGeneration === 3 && condition(obj, 'Progressing')?.reason === 'NewReplicaSetAvailable');
   });
 
   it('rolls out again when the template changes (a new generation)', async () => {

@@ -35,6 +35,7 @@ const OPERATOR_CLUSTER_PERMISSIONS = [
   'operator.blackroad.io/sweeps/finalizers update',
   'apps/deployments get',
   'apps/deployments patch',
+  'apps/deployments update',
   'batch/jobs create',
   'batch/jobs get',
   'batch/jobs list',

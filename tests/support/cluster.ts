@@ -15,13 +15,14 @@
 // - `faults`: the devcluster's fault injector, or `null` against a real cluster. Tests that need it use
 //   `it.skipIf(!FAULTS_AVAILABLE)` and `skipReason()` prints why;
 // - `serviceAccountToken(name)`: creates a ServiceAccount in the namespace and returns a bearer token for
-//   it (TokenRequest), to act under RBAC.
+//   it (TokenRequest), to act under RBAC; `kubeconfigForToken(token)` writes a kubeconfig for that identity
+//   (for an operator process run under its ClusterRole).
 //
 // Without TEST_KUBECONFIG a devcluster starts on an ephemeral port (with `rbac: true`, RBAC is evaluated and
 // the suite's own identity is a cluster admin). With TEST_KUBECONFIG the suite uses that cluster, installs
 // the CRDs it asks for (create or update, then waits until Established) and never deletes them.
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type RequestOptions as NodeRequestOptions } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
@@ -89,6 +90,8 @@ export interface ClusterHarness {
   request(method: string, path: string, options?: RawRequestOptions): Promise<RawResponse>;
   stream(path: string, options?: RawRequestOptions): Promise<RawStream>;
   serviceAccountToken(name: string): Promise<string>;
+  /** Writes a kubeconfig for the same server with `token` as its user; returns its path (removed by `stop()`). */
+  kubeconfigForToken(token: string): string;
   stop(): Promise<void>;
 }
 
@@ -124,6 +127,8 @@ async function send(kubeConfig: KubeConfig, method: string, path: string, option
 }
 
 function createHarness(kubeconfigPath: string, kubeConfig: KubeConfig, namespace: string, devcluster: DevCluster | null, cleanup: () => Promise<void>): ClusterHarness {
+  const scratch = mkdtempSync(join(tmpdir(), 'cluster-identities-'));
+  let identities = 0;
   const request = async (method: string, path: string, options: RawRequestOptions = {}): Promise<RawResponse> => {
     const res = await send(kubeConfig, method, path, options);
     const chunks: Buffer[] = [];
@@ -205,7 +210,22 @@ function createHarness(kubeconfigPath: string, kubeConfig: KubeConfig, namespace
       if (issued.status !== 201) throw new Error(`requesting a token for ${name}: ${issued.status} ${issued.text}`);
       return issued.json<{ status: { token: string } }>().status.token;
     },
-    stop: cleanup,
+    kubeconfigForToken(token: string): string {
+      const copy = new KubeConfig();
+      copy.loadFromString(kubeConfig.exportConfig());
+      const context = copy.getContextObject(copy.getCurrentContext());
+      const userName = `token-${++identities}`;
+      copy.addUser({ name: userName, token });
+      copy.addContext({ name: userName, cluster: context?.cluster ?? '', user: userName, namespace });
+      copy.setCurrentContext(userName);
+      const path = join(scratch, `${userName}.kubeconfig`);
+      writeFileSync(path, copy.exportConfig(), { mode: 0o600 });
+      return path;
+    },
+    async stop() {
+      await cleanup();
+      rmSync(scratch, { recursive: true, force: true });
+    },
   };
 }
 

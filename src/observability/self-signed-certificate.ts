@@ -1,7 +1,7 @@
 // A self-signed TLS certificate for 127.0.0.1 and localhost, made at start with node:crypto (no files, no openssl).
 //
-// kubectl sends bearer tokens only over TLS, so the devcluster serves HTTPS and writes this certificate
-// into the kubeconfig as the cluster's certificate authority.
+// kubectl sends bearer tokens only over TLS, so the devcluster serves HTTPS and writes this certificate into the
+// kubeconfig as the cluster's certificate authority; secure metrics serve it when no certificate is mounted.
 import { createPrivateKey, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
 
 function length(size: number): Buffer {
@@ -59,11 +59,11 @@ export interface TlsMaterial {
   readonly key: string;
 }
 
-/** Creates a self-signed ECDSA P-256 certificate valid for 127.0.0.1, ::1 and localhost for `days` days. */
-export function selfSignedCertificate(days = 365): TlsMaterial {
+/** Creates a self-signed ECDSA P-256 certificate named `commonName`, valid for 127.0.0.1, ::1 and localhost for `days` days. */
+export function selfSignedCertificate(days = 365, commonName = 'devcluster'): TlsMaterial {
   const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
   const algorithm = sequence(oid('1.2.840.10045.4.3.2'));
-  const name = sequence(set(sequence(oid('2.5.4.3'), utf8('devcluster'))));
+  const name = sequence(set(sequence(oid('2.5.4.3'), utf8(commonName))));
   const now = Date.now();
   const altNames = sequence(der(0x87, Buffer.from([127, 0, 0, 1])), der(0x87, Buffer.from([...Array(15).fill(0), 1])), der(0x82, Buffer.from('localhost', 'ascii')));
   const extensions = sequence(

@@ -1,6 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { integer, selfSignedCertificate } from '../../src/devcluster/self-signed-certificate.ts';
+import { integer, selfSignedCertificate } from '../../src/observability/self-signed-certificate.ts';
 
 describe('self-signed certificate', () => {
   it('encodes integers minimally, as DER requires (a random serial may start with zero bytes)', () => {
