@@ -93,7 +93,7 @@ export const deploySpecs: Arbitrary<unknown> = field(
     },
     {
       healthCheck: field(healthCheck, wrongType),
-      rollback: field(object({}, { enabled: boolean }), wrongType),
+      rollback: field(object({}, { enabled: boolean, onDelete: boolean }), wrongType),
       compliance: field(compliance, wrongType),
       retryPolicy,
       suspend: boolean,
