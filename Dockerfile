@@ -31,5 +31,8 @@ COPY crds ./crds
 COPY agent-catalog ./agent-catalog
 USER 65532:65532
 EXPOSE 8080 8081
-ENTRYPOINT ["/nodejs/bin/node", "dist/cli/main.js"]
+# V8 sized for a memory-budgeted container: a 1 MiB young generation and size-over-speed heuristics take an operator
+# caching 10,000 objects from ~165 to ~100 MiB (bench/runtime-memory.ts runs it with the flags read from here).
+# They are node arguments, not NODE_OPTIONS: node refuses --optimize-for-size in NODE_OPTIONS and would not start.
+ENTRYPOINT ["/nodejs/bin/node", "--max-semi-space-size=1", "--optimize-for-size", "dist/cli/main.js"]
 CMD ["run"]

@@ -5,8 +5,10 @@
 // Target: RSS under 2.5 × stored JSON + warm baseline.
 // Run: node bench/devcluster-memory.ts
 import { client, createMany, figure, startDevcluster } from './devcluster-child.ts';
+import { publish, quick, size, type Figure } from './report.ts';
 
-const STEPS = [10_000, 100_000];
+const STEPS = quick ? [2_000, 10_000] : [10_000, 100_000];
+const WARM_UP_OBJECTS = size(10_000, 2_000);
 const MiB = 1024 * 1024;
 
 const server = await startDevcluster();
@@ -14,16 +16,14 @@ const api = client(server.url, 64);
 await api.send('POST', '/api/v1/namespaces', JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'memory' } }));
 const cold = await server.memory();
 await api.send('POST', '/api/v1/namespaces', JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'warm-up' } }));
-await createMany(api.send, '/api/v1/namespaces/warm-up/configmaps', 10_000, (i) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `cm-${i}` }, data: { payload: 'x'.repeat(640) } }));
+await createMany(api.send, '/api/v1/namespaces/warm-up/configmaps', WARM_UP_OBJECTS, (i) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `cm-${i}` }, data: { payload: 'x'.repeat(640) } }));
 await api.send('DELETE', '/api/v1/namespaces/warm-up/configmaps');
 // The deleted objects' last states are still in the watch history: drop them, so the baseline holds no object.
 await fetch(`${server.adminUrl}/devcluster/faults/compact`, { method: 'POST' });
 const baseline = await server.memory();
-console.log(`devcluster memory: ConfigMaps of ~1 KB stored JSON each; baselines after GC: cold RSS ${figure(cold.rss / MiB, 1)} MiB, warm RSS ${figure(baseline.rss / MiB, 1)} MiB (heap ${figure(baseline.heapUsed / MiB, 1)} MiB)`);
-console.log('objects  stored JSON MiB  RSS MiB  heap MiB  (RSS - warm) / JSON  (RSS - cold) / JSON  limit (2.5 x JSON + warm) MiB  verdict');
 let created = 0;
 let jsonBytes = 0;
-let met = true;
+const figures: Figure[] = [];
 for (const target of STEPS) {
   const offset = created;
   jsonBytes += await createMany(api.send, '/api/v1/namespaces/memory/configmaps', target - created, (i) => ({
@@ -35,11 +35,17 @@ for (const target of STEPS) {
   created = target;
   const usage = await server.memory();
   const limit = 2.5 * jsonBytes + baseline.rss;
-  met &&= usage.rss < limit;
-  console.log(
-    `${figure(target).padStart(7)}  ${figure(jsonBytes / MiB, 1).padStart(15)}  ${figure(usage.rss / MiB, 1).padStart(7)}  ${figure(usage.heapUsed / MiB, 1).padStart(8)}  ${figure((usage.rss - baseline.rss) / jsonBytes, 2).padStart(19)}  ${figure((usage.rss - cold.rss) / jsonBytes, 2).padStart(19)}  ${figure(limit / MiB, 1).padStart(29)}  ${usage.rss < limit ? 'under' : 'OVER'}`,
-  );
+  figures.push({
+    name: `RSS with ${figure(target)} stored ~1 KB ConfigMaps (${figure(jsonBytes / MiB, 1)} MiB of JSON)`,
+    value: usage.rss / MiB,
+    unit: 'MiB',
+    target: limit / MiB,
+    comparator: '<',
+    baseline: baseline.rss / MiB,
+    baselineLabel: `the warm process holding no object (created and deleted ${figure(WARM_UP_OBJECTS)} objects, history compacted); cold baseline ${figure(cold.rss / MiB, 1)} MiB`,
+    note: `target = 2.5 x stored JSON + warm baseline; (RSS - warm) / JSON = ${figure((usage.rss - baseline.rss) / jsonBytes, 2)}, (RSS - cold) / JSON = ${figure((usage.rss - cold.rss) / jsonBytes, 2)}; heap ${figure(usage.heapUsed / MiB, 1)} MiB; memory after full GCs in the server process`,
+  });
 }
-console.log(`target: RSS < 2.5 x stored JSON + warm baseline at every step: ${met ? 'MET' : 'NOT MET'}`);
+publish('devcluster-memory', figures);
 api.close();
 await server.stop();

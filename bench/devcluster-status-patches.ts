@@ -2,8 +2,9 @@
 // server answering the same client in the same run. Target: at least 5,000 patches/s at concurrency 16.
 // Run: node bench/devcluster-status-patches.ts
 import { client, createMany, figure, leanClient, load, startBaseline, startDevcluster } from './devcluster-child.ts';
+import { publish, size, type Figure } from './report.ts';
 
-const DURATION_MS = 3000;
+const DURATION_MS = size(3000, 1000);
 const OBJECTS = 64;
 const CONCURRENCY = [1, 16, 64];
 const GROUP = 'bench.blackroad.io';
@@ -55,9 +56,7 @@ setup.close();
 const patch = (i: number): string =>
   JSON.stringify({ status: { observedGeneration: 1, phase: i % 2 === 0 ? 'Running' : 'Ready', conditions: [{ type: 'Ready', status: i % 2 === 0 ? 'False' : 'True', reason: 'Bench', message: `iteration ${i}`, lastTransitionTime: '2026-01-01T00:00:00Z' }] } });
 
-console.log(`devcluster status patches: merge patch on /status of ${OBJECTS} custom resources (schema + CEL rule), ${DURATION_MS / 1000} s per row, server in its own process, lean keep-alive client`);
-console.log('concurrency  devcluster/s  p50 ms  p99 ms  failures  baseline/s  devcluster/baseline');
-const rows: { concurrency: number; perSecond: number }[] = [];
+const figures: Figure[] = [];
 for (const concurrency of CONCURRENCY) {
   const ours = leanClient(server.url, concurrency);
   const theirs = leanClient(baseline.url, concurrency);
@@ -66,12 +65,16 @@ for (const concurrency of CONCURRENCY) {
   const base = await load(concurrency, DURATION_MS, (worker, i) => theirs.send(worker, 'PATCH', '/anything', patch(i), 'application/merge-patch+json'));
   ours.close();
   theirs.close();
-  rows.push({ concurrency, perSecond: measured.perSecond });
-  console.log(
-    `${String(concurrency).padStart(11)}  ${figure(measured.perSecond).padStart(12)}  ${figure(measured.p50Ms, 2).padStart(6)}  ${figure(measured.p99Ms, 2).padStart(6)}  ${String(measured.failures).padStart(8)}  ${figure(base.perSecond).padStart(10)}  ${figure(measured.perSecond / base.perSecond, 2).padStart(19)}`,
-  );
+  figures.push({
+    name: `status patches/s at concurrency ${concurrency}`,
+    value: measured.perSecond,
+    unit: '/s',
+    ...(concurrency === 16 ? { target: 5000, comparator: '>=' as const } : {}),
+    baseline: base.perSecond,
+    baselineLabel: 'a trivial node:http server answering a fixed 1 KB object to the same client',
+    note: `merge patch on /status of ${OBJECTS} custom resources (schema + CEL rule), ${DURATION_MS / 1000} s, server in its own process, lean keep-alive client; p50 ${figure(measured.p50Ms, 2)} ms, p99 ${figure(measured.p99Ms, 2)} ms, ${measured.failures} failures`,
+  });
 }
-const at16 = rows.find((row) => row.concurrency === 16)?.perSecond ?? 0;
-console.log(`target: >= 5,000 status patches/s at concurrency 16: ${figure(at16)}/s ${at16 >= 5000 ? 'MET' : 'NOT MET'}`);
+publish('devcluster-status-patches', figures);
 await server.stop();
 await baseline.stop();

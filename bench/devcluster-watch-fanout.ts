@@ -6,8 +6,9 @@
 import { createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { client, createMany, figure, startDevcluster } from './devcluster-child.ts';
+import { publish, size, type Figure } from './report.ts';
 
-const EVENTS = 50_000;
+const EVENTS = size(50_000, 10_000);
 
 /** Opens a watch and resolves with the arrival time of the `count`-th event line. */
 function watchUntil(url: string, count: number): Promise<{ ready: Promise<void>; done: Promise<number> }> {
@@ -66,13 +67,11 @@ async function baselineRate(lineBytes: number, watchers: number): Promise<number
 
 const server = await startDevcluster();
 const api = client(server.url, 32);
-console.log(`devcluster watch fan-out: ${figure(EVENTS)} DELETED events from one deletecollection, server in its own process`);
-console.log('watchers  events/s (all watchers)  events/s per watcher  baseline events/s  devcluster/baseline');
-let oneWatcher = 0;
-// The first round only warms the server up (JIT of the create, delete and watch paths); it is not printed.
+const figures: Figure[] = [];
+// The first round only warms the server up (JIT of the create, delete and watch paths); it is not reported.
 for (const watchers of [0, 1, 10]) {
   const namespace = `fanout-${watchers}`;
-  const count = watchers === 0 ? 5_000 : EVENTS;
+  const count = watchers === 0 ? size(5_000, 2_000) : EVENTS;
   await api.send('POST', '/api/v1/namespaces', JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } }));
   const path = `/api/v1/namespaces/${namespace}/configmaps`;
   const bytes = await createMany(api.send, path, count, (i) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `cm-${i}`, labels: { app: 'bench' } }, data: { payload: 'x'.repeat(400), index: String(i) } }));
@@ -87,9 +86,16 @@ for (const watchers of [0, 1, 10]) {
   if (watchers === 0) continue;
   const rate = (EVENTS * watchers) / ((Math.max(...ends) - started) / 1000);
   const base = await baselineRate(Math.round(bytes / EVENTS) + 30, watchers);
-  if (watchers === 1) oneWatcher = rate;
-  console.log(`${String(watchers).padStart(8)}  ${figure(rate).padStart(23)}  ${figure(rate / watchers).padStart(20)}  ${figure(base).padStart(17)}  ${figure(rate / base, 2).padStart(19)}`);
+  figures.push({
+    name: `watch events/s delivered to ${watchers} watcher${watchers === 1 ? '' : 's'} (all watchers together)`,
+    value: rate,
+    unit: '/s',
+    ...(watchers === 1 ? { target: 50_000, comparator: '>=' as const } : {}),
+    baseline: base,
+    baselineLabel: 'the same client reading as many lines of the same size from a trivial server streaming them as fast as it can',
+    note: `${figure(EVENTS)} DELETED events from one deletecollection, server in its own process; ${figure(rate / watchers)}/s per watcher`,
+  });
 }
-console.log(`target: >= 50,000 events/s to one watcher: ${figure(oneWatcher)}/s ${oneWatcher >= 50_000 ? 'MET' : 'NOT MET'}`);
+publish('devcluster-watch-fanout', figures);
 api.close();
 await server.stop();

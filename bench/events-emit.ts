@@ -12,9 +12,10 @@ import type { ResourceRef } from '../src/events/resource-ref.ts';
 import { createLogger } from '../src/observability/logger.ts';
 import { createMetricsRegistry } from '../src/observability/metrics.ts';
 import { systemClock } from '../src/resilience/clock.ts';
+import { publish, size, type Figure } from './report.ts';
 
 const BATCH = 500;
-const ROUNDS = 40;
+const ROUNDS = size(40, 10);
 const logger = createLogger({ level: 'silent', destination: new Writable({ write: (_c, _e, cb) => cb() }) });
 const resource: ResourceRef = { apiVersion: 'operator.blackroad.io/v1alpha1', kind: 'Deploy', resource: 'deploys', namespace: 'prod', name: 'api', uid: 'uid-1' };
 const data = { workflow: 'deploy', step: 'verify', attempt: 2 };
@@ -60,27 +61,29 @@ const emitThreeSinks = await nsPerCall(() => fanned.emit({ type: 'io.blackroad.o
 const typed = new DomainEvents(bus(3));
 const typedEmit = await nsPerCall(() => typed.emit('job.started', { resource, correlationId: 'uid-1/2' }, data));
 
-const row = (name: string, ns: number) => console.log(`${name.padEnd(46)} ${(ns / 1000).toFixed(2).padStart(8)} µs/op   ${(ns / baseline).toFixed(1).padStart(6)}× baseline`);
-console.log(`emit cost (median of ${ROUNDS} batches of ${BATCH})`);
-row('baseline: build the object, store it in a ring', baseline);
-row('EventBus.emit, no sinks', emitNoSinks);
-row('EventBus.emit, 3 sinks', emitThreeSinks);
-row("DomainEvents.emit('job.started'), 3 sinks", typedEmit);
+const emitBaseline = 'building the bare CloudEvent object by hand and storing it in a ring of 1,000';
+const emitNote = `median of ${ROUNDS} batches of ${BATCH}; sinks are no-ops that drain between batches (not timed)`;
+const figures: Figure[] = [
+  { name: 'EventBus.emit, no sinks', value: emitNoSinks / 1000, unit: 'µs', baseline: baseline / 1000, baselineLabel: emitBaseline, note: emitNote },
+  { name: 'EventBus.emit, 3 sinks', value: emitThreeSinks / 1000, unit: 'µs', baseline: baseline / 1000 },
+  { name: "DomainEvents.emit('job.started'), 3 sinks", value: typedEmit / 1000, unit: 'µs', baseline: baseline / 1000 },
+];
 
-const memoryRate = await appendsPerSecond(new MemoryAuditStore(), 2000);
-console.log(`\naudit appends, one chain, sequential`);
-console.log(`${'memory store'.padEnd(46)} ${memoryRate.toFixed(0).padStart(8)} /s`);
+const memoryRate = await appendsPerSecond(new MemoryAuditStore(), size(2000, 500));
+figures.push({ name: 'audit appends/s, memory store, one chain, sequential', value: memoryRate, unit: '/s' });
+const redisFigure = { name: 'audit appends/s, Redis store (2 round trips per append)', unit: '/s', baseline: memoryRate, baselineLabel: 'the memory store, same run' };
 const redis = new Redis(process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
 redis.on('error', () => undefined);
 try {
   await redis.connect();
   const keyPrefix = `blackroad-bench:${process.pid}:${Date.now()}:`;
-  const redisRate = await appendsPerSecond(new RedisAuditStore({ redis, keyPrefix }), 1000);
-  console.log(`${'Redis store (2 round trips per append)'.padEnd(46)} ${redisRate.toFixed(0).padStart(8)} /s   ${(redisRate / memoryRate).toFixed(3)}× memory`);
+  const redisRate = await appendsPerSecond(new RedisAuditStore({ redis, keyPrefix }), size(1000, 200));
+  figures.push({ ...redisFigure, value: redisRate });
   const keys = await redis.keys(`${keyPrefix}*`);
   if (keys.length > 0) await redis.del(...keys);
 } catch (error) {
-  console.log(`Redis store: skipped (${error instanceof Error ? error.message : String(error)})`);
+  figures.push({ ...redisFigure, value: Number.NaN, skipped: `Redis does not answer (${error instanceof Error ? error.message : String(error)})` });
 } finally {
   redis.disconnect();
 }
+publish('events-emit', figures);

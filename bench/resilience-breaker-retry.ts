@@ -7,9 +7,10 @@ import { wrap, type Policy } from '../src/resilience/policy.ts';
 import { ResilienceMetrics } from '../src/resilience/resilience-metrics.ts';
 import { DEFAULT_RETRY, RetryPolicy } from '../src/resilience/retry.ts';
 import { RetryBudgets } from '../src/resilience/retry-budget.ts';
+import { publish, size } from './report.ts';
 
-const BATCH = 20_000;
-const ROUNDS = 25;
+const BATCH = size(20_000, 5_000);
+const ROUNDS = size(25, 10);
 const WARMUP_ROUNDS = 5;
 const TARGET_OVERHEAD_NS = 2_000;
 
@@ -39,22 +40,19 @@ const guardedWithTimeout: Policy = wrap(retryWithTimeout, breaker);
 let sink = 0;
 const work = async (): Promise<number> => (sink += 1);
 
-const rows: [string, number][] = [];
 const baseline = await nsPerCall(() => work());
-rows.push(['bare call (baseline)', baseline]);
-rows.push(['breaker', await nsPerCall(() => breaker.execute(work))]);
-rows.push(['retry (DEFAULT, no attempt timeout)', await nsPerCall(() => retry.execute(work))]);
+const breakerOnly = await nsPerCall(() => breaker.execute(work));
+const retryOnly = await nsPerCall(() => retry.execute(work));
 const composed = await nsPerCall(() => guarded.execute(work));
-rows.push(['retry + breaker', composed]);
-rows.push(['retry + breaker + 30 s attempt timeout', await nsPerCall(() => guardedWithTimeout.execute(work))]);
+const withTimeout = await nsPerCall(() => guardedWithTimeout.execute(work));
 const baselineAgain = await nsPerCall(() => work());
-rows.push(['bare call (again, drift check)', baselineAgain]);
+if (sink === 0) throw new Error('the work never ran');
 
-console.log(`resilience: per successful call, median of ${ROUNDS} batches of ${BATCH} (node ${process.version})`);
-for (const [name, ns] of rows) {
-  const overhead = ns - baseline;
-  console.log(`  ${name.padEnd(40)} ${ns.toFixed(0).padStart(6)} ns   ${(ns / baseline).toFixed(2).padStart(5)}× baseline   overhead ${overhead.toFixed(0).padStart(6)} ns`);
-}
-const overheadNs = composed - baseline;
-console.log(`  target: retry + breaker overhead < ${TARGET_OVERHEAD_NS} ns per call → ${overheadNs.toFixed(0)} ns: ${overheadNs < TARGET_OVERHEAD_NS ? 'met' : 'NOT met'}`);
-if (sink === 0) console.log('unreachable');
+const bare = 'the bare awaited call, same run';
+const method = `per successful awaited call, median of ${ROUNDS} batches of ${BATCH} after ${WARMUP_ROUNDS} warm-up batches; the bare call measured again at the end: ${baselineAgain.toFixed(0)} ns (drift check)`;
+publish('resilience-breaker-retry', [
+  { name: 'retry + breaker overhead per successful call', value: composed - baseline, unit: 'ns', target: TARGET_OVERHEAD_NS, comparator: '<', baseline, baselineLabel: bare, note: `${composed.toFixed(0)} ns per guarded call minus ${baseline.toFixed(0)} ns per bare call; ${method}` },
+  { name: 'breaker alone, per call', value: breakerOnly, unit: 'ns', baseline },
+  { name: 'retry (DEFAULT, no attempt timeout) alone, per call', value: retryOnly, unit: 'ns', baseline },
+  { name: 'retry + breaker + 30 s attempt timeout, per call', value: withTimeout, unit: 'ns', baseline },
+]);

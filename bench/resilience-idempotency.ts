@@ -7,10 +7,11 @@ import { systemClock } from '../src/resilience/clock.ts';
 import { IdempotencyMemoryStore } from '../src/resilience/idempotency-memory-store.ts';
 import { IdempotencyRedisStore, REDIS_CLIENT_OPTIONS } from '../src/resilience/idempotency-redis-store.ts';
 import type { IdempotencyStore } from '../src/resilience/idempotency-store.ts';
+import { publish, size, type Figure } from './report.ts';
 
 const url = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
-const SEQUENTIAL_PAIRS = 4_000;
-const PIPELINED_PAIRS = 40_000;
+const SEQUENTIAL_PAIRS = size(4_000, 1_000);
+const PIPELINED_PAIRS = size(40_000, 8_000);
 const IN_FLIGHT = 64;
 const prefix = `bench:${randomUUID()}:`;
 const result = { deploymentId: 'd-123', previousImage: 'ghcr.io/acme/api:1.41.0' };
@@ -44,15 +45,18 @@ function claimThenComplete(store: IdempotencyStore, run: string): (i: number) =>
   };
 }
 
-const rows: [string, number][] = [];
 const memory = new IdempotencyMemoryStore({ clock: systemClock });
-rows.push(['memory store, one at a time', await pairsPerSecond(100_000, 1, claimThenComplete(memory, 'memory'))]);
+const figures: Figure[] = [{ name: 'claim + complete pairs/s, memory store, one at a time', value: await pairsPerSecond(size(100_000, 20_000), 1, claimThenComplete(memory, 'memory')), unit: '/s' }];
+const sequentialName = 'claim + complete pairs/s, Redis store, one at a time';
+const concurrentName = `claim + complete pairs/s, Redis store, ${IN_FLIGHT} in flight on one connection`;
+const pipelinedName = `claim + complete pairs/s, Redis store, ${IN_FLIGHT} in flight, auto-pipelined`;
 
 let redis: Redis | undefined;
 try {
   redis = await connect();
 } catch (error) {
-  console.log(`resilience-idempotency: Redis at ${url} does not answer (${error instanceof Error ? error.message : String(error)}); only the memory store was measured`);
+  const skipped = `Redis at ${url} does not answer (${error instanceof Error ? error.message : String(error)})`;
+  for (const name of [sequentialName, concurrentName, pipelinedName]) figures.push({ name, value: Number.NaN, unit: '/s', skipped });
 }
 
 if (redis !== undefined) {
@@ -70,11 +74,17 @@ if (redis !== undefined) {
   await pairsPerSecond(500, 8, claimThenComplete(store, 'warmup'));
   await pairsPerSecond(500, 8, claimThenComplete(pipelinedStore, 'warmup-pipelined'));
 
-  rows.push(['raw SET NX + SET, one at a time (baseline)', await pairsPerSecond(SEQUENTIAL_PAIRS, 1, raw(client, 'sequential'))]);
-  rows.push(['redis store, one at a time', await pairsPerSecond(SEQUENTIAL_PAIRS, 1, claimThenComplete(store, 'sequential'))]);
-  rows.push([`raw SET NX + SET, ${IN_FLIGHT} in flight, auto-pipelined (baseline)`, await pairsPerSecond(PIPELINED_PAIRS, IN_FLIGHT, raw(autoPipelined, 'pipelined'))]);
-  rows.push([`redis store, ${IN_FLIGHT} in flight, one connection`, await pairsPerSecond(PIPELINED_PAIRS, IN_FLIGHT, claimThenComplete(store, 'concurrent'))]);
-  rows.push([`redis store, ${IN_FLIGHT} in flight, auto-pipelined`, await pairsPerSecond(PIPELINED_PAIRS, IN_FLIGHT, claimThenComplete(pipelinedStore, 'pipelined'))]);
+  const rawSequential = await pairsPerSecond(SEQUENTIAL_PAIRS, 1, raw(client, 'sequential'));
+  const sequential = await pairsPerSecond(SEQUENTIAL_PAIRS, 1, claimThenComplete(store, 'sequential'));
+  const rawPipelined = await pairsPerSecond(PIPELINED_PAIRS, IN_FLIGHT, raw(autoPipelined, 'pipelined'));
+  const concurrent = await pairsPerSecond(PIPELINED_PAIRS, IN_FLIGHT, claimThenComplete(store, 'concurrent'));
+  const pipelined = await pairsPerSecond(PIPELINED_PAIRS, IN_FLIGHT, claimThenComplete(pipelinedStore, 'pipelined'));
+  const rawLabel = (how: string): string => `raw SET NX + SET pairs on the same Redis, ${how}, same run`;
+  figures.push(
+    { name: sequentialName, value: sequential, unit: '/s', baseline: rawSequential, baselineLabel: rawLabel('one at a time'), note: `${url}; claims are SET NX PX, completions an owner-checked Lua script` },
+    { name: concurrentName, value: concurrent, unit: '/s', baseline: rawPipelined, baselineLabel: rawLabel(`${IN_FLIGHT} in flight, auto-pipelined`) },
+    { name: pipelinedName, value: pipelined, unit: '/s', baseline: rawPipelined },
+  );
 
   let cursor = '0';
   do {
@@ -86,10 +96,4 @@ if (redis !== undefined) {
   autoPipelined.disconnect();
 }
 
-console.log(`resilience-idempotency: claim + complete pairs per second (${url}, node ${process.version})`);
-const byName = new Map(rows);
-for (const [name, perSecond] of rows) {
-  const baselineName = name.includes('one at a time') ? 'raw SET NX + SET, one at a time (baseline)' : `raw SET NX + SET, ${IN_FLIGHT} in flight, auto-pipelined (baseline)`;
-  const baseline = name.startsWith('redis') ? byName.get(baselineName) : undefined;
-  console.log(`  ${name.padEnd(58)} ${perSecond.toFixed(0).padStart(8)} /s${baseline === undefined ? '' : `   ${(perSecond / baseline).toFixed(2)}× baseline`}`);
-}
+publish('resilience-idempotency', figures);

@@ -1,7 +1,7 @@
 // The cluster the runtime benchmarks run against: a devcluster in its own process (or BENCH_KUBECONFIG), plus fault and write helpers.
 // Run directly (`node bench/runtime-bench-cluster.ts`) it serves a devcluster and prints its kubeconfig path and admin URL.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,8 +27,25 @@ export interface BenchCluster {
   /** A fresh namespace with the Widget CRD installed. */
   namespace(name: string): Promise<string>;
   fault(action: string, body?: Record<string, unknown>): Promise<void>;
+  /** CPU seconds (user + system) the devcluster process has used so far; NaN for BENCH_KUBECONFIG or off Linux. */
+  serverCpuSeconds(): number;
   stop(): Promise<void>;
 }
+
+/** CPU seconds a process has used, from /proc/<pid>/stat (utime + stime, in clock ticks); NaN when unreadable. */
+function cpuSecondsOf(pid: number | undefined): number {
+  if (pid === undefined) return Number.NaN;
+  try {
+    // The command name (field 2) may hold spaces; the fields after it start at the state (field 3).
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / clockTicksPerSecond;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+const clockTicksPerSecond = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 
 const self = fileURLToPath(import.meta.url);
 
@@ -85,6 +102,7 @@ export async function startBenchCluster(): Promise<BenchCluster> {
       const answer = await fetch(`${adminUrl}/devcluster/faults/${action}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
       if (!answer.ok) throw new Error(`fault ${action}: ${answer.status}`);
     },
+    serverCpuSeconds: () => cpuSecondsOf(child?.pid),
     async stop() {
       for (const name of created) await client.delete(builtinResources.namespaces, name).catch(() => undefined);
       client.close();
@@ -172,16 +190,6 @@ export async function createWidgets(client: KubeClient, namespace: string, prefi
 export function quantile(values: readonly number[], q: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? Number.NaN;
-}
-
-/** Prints a benchmark's figure, target, same-run baseline and ratio in the shared format. */
-export function report(title: string, lines: { figure: string; target: string; met: boolean; baseline: string; ratio: string; notes?: readonly string[] }): void {
-  console.log(title);
-  console.log(`  figure   ${lines.figure}`);
-  console.log(`  target   ${lines.target} -> ${lines.met ? 'met' : 'NOT met'}`);
-  console.log(`  baseline ${lines.baseline}`);
-  console.log(`  ratio    ${lines.ratio}`);
-  for (const note of lines.notes ?? []) console.log(`  note     ${note}`);
 }
 
 if (process.argv[2] === 'serve') {

@@ -1,10 +1,11 @@
 // Benchmark: a resync of 10,000 converged objects reconciles every one and makes no write, counted at the server.
 import { setTimeout as delay } from 'node:timers/promises';
 import { KubeClient } from '../src/kube/client.ts';
-import { createWidgets, report, startBenchCluster, startBenchOperator, widgets, type Widget } from './runtime-bench-cluster.ts';
+import { publish, size } from './report.ts';
+import { createWidgets, startBenchCluster, startBenchOperator, widgets, type Widget } from './runtime-bench-cluster.ts';
 
-const OBJECTS = 10_000;
-const RESYNC_PERIOD_MS = 30_000;
+const OBJECTS = size(10_000, 1_000);
+const RESYNC_PERIOD_MS = size(30_000, 10_000);
 
 const cluster = await startBenchCluster();
 try {
@@ -46,14 +47,18 @@ try {
   observer.close();
 
   const resyncWrites = after.modifications - before.modifications;
-  report(`runtime resync: ${OBJECTS.toLocaleString('en-US')} converged Widgets reconciled again by the periodic resync`, {
-    figure: `${resyncWrites} writes seen by the server during the resync (${after.reconciles - before.reconciles} reconciles; Widget list resourceVersion ${before.resourceVersion ?? '?'} -> ${after.resourceVersion ?? '?'})`,
-    target: '0 writes',
-    met: resyncWrites === 0 && before.resourceVersion === after.resourceVersion,
-    baseline: `${convergenceWrites} writes seen by the server while the same objects first converged (${(convergedMs / 1000).toFixed(1)} s), same run`,
-    ratio: `${(resyncWrites / convergenceWrites).toFixed(4)} of the convergence writes`,
-    notes: [`resync period set to ${RESYNC_PERIOD_MS / 1000} s for the run (default 10 h); writes are counted by an independent watch of the namespace`],
-  });
+  publish('runtime-resync', [
+    {
+      name: `writes during a resync of ${OBJECTS.toLocaleString('en-US')} converged Widgets`,
+      value: resyncWrites,
+      unit: 'writes',
+      target: 0,
+      comparator: '==',
+      baseline: convergenceWrites,
+      baselineLabel: `the writes the server saw while the same objects first converged (${(convergedMs / 1000).toFixed(1)} s)`,
+      note: `${after.reconciles - before.reconciles} reconciles during the resync; Widget list resourceVersion ${before.resourceVersion ?? '?'} -> ${after.resourceVersion ?? '?'}${before.resourceVersion === after.resourceVersion ? ' (unchanged)' : ' (CHANGED)'}; resync period ${RESYNC_PERIOD_MS / 1000} s for the run (default 10 h); writes counted by an independent watch of the namespace`,
+    },
+  ]);
 } finally {
   await cluster.stop();
 }

@@ -37,7 +37,13 @@ export function prune(schema: SchemaNode, value: unknown): unknown {
     const additional = schema.additionalProperties;
     return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, prune(additional, item)]));
   }
-  return Object.fromEntries(Object.entries(value).flatMap(([key, item]) => (schema.properties?.[key] === undefined ? [] : [[key, prune(schema.properties[key], item)]])));
+  // A null where the schema has a default is dropped, so the default applies (kube-apiserver's CRD defaulting).
+  return Object.fromEntries(
+    Object.entries(value).flatMap(([key, item]) => {
+      const child = schema.properties?.[key];
+      return child === undefined || (item === null && child.default !== undefined) ? [] : [[key, prune(child, item)]];
+    }),
+  );
 }
 
 /** The value as CEL sees it: integers are CEL ints (bigint), everything else as JSON decodes it. */

@@ -100,9 +100,26 @@ describe('Dockerfile', () => {
   });
 
   it('starts `node dist/cli/main.js run`, the package bin, in exec form', () => {
-    expect(json(stage('runtime'), 'ENTRYPOINT')).toEqual(['/nodejs/bin/node', packageJson.bin['blackroad-operator']]);
+    expect(json(stage('runtime'), 'ENTRYPOINT')?.at(0)).toBe('/nodejs/bin/node');
+    expect(json(stage('runtime'), 'ENTRYPOINT')?.at(-1)).toBe(packageJson.bin['blackroad-operator']);
     expect(packageJson.bin['blackroad-operator']).toBe('dist/cli/main.js');
     expect(json(stage('runtime'), 'CMD')).toEqual(['run']);
+  });
+
+  it('runs node with the V8 memory flags the runtime memory benchmark measures, and node accepts them', () => {
+    const flags = json(stage('runtime'), 'ENTRYPOINT')?.slice(1, -1) ?? [];
+    expect(flags).toEqual(['--max-semi-space-size=1', '--optimize-for-size']);
+    const started = spawnSync(process.execPath, [...flags, '-e', 'process.exit(0)'], { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } });
+    expect(started.stderr).toBe('');
+    expect(started.status).toBe(0);
+  });
+
+  it('passes the V8 flags as arguments because node refuses --optimize-for-size in NODE_OPTIONS', () => {
+    const names = stage('runtime').instructions.filter((instruction) => instruction.getKeyword() === 'ENV').flatMap((instruction) => instruction.getArguments().map((argument) => argument.getValue().split('=')[0]));
+    expect(names).not.toContain('NODE_OPTIONS');
+    const refused = spawnSync(process.execPath, ['-e', 'process.exit(0)'], { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '--max-semi-space-size=1 --optimize-for-size' } });
+    expect(refused.status).not.toBe(0);
+    expect(refused.stderr).toContain('--optimize-for-size is not allowed in NODE_OPTIONS');
   });
 
   it('uses no ADD, no HEALTHCHECK (Kubernetes probes /healthz and /readyz) and no secret in ARG or ENV', () => {

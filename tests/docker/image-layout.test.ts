@@ -23,8 +23,11 @@ function jsFiles(folder: string): string[] {
   });
 }
 
+/** The node flags of the image's ENTRYPOINT (tests/docker/dockerfile.test.ts holds the Dockerfile to them). */
+const IMAGE_NODE_FLAGS = ['--max-semi-space-size=1', '--optimize-for-size'];
+
 function operator(...args: string[]) {
-  return spawnSync(process.execPath, ['dist/cli/main.js', ...args], { cwd: app, encoding: 'utf8', env: { PATH: process.env['PATH'] ?? '', NODE_ENV: 'production' } });
+  return spawnSync(process.execPath, [...IMAGE_NODE_FLAGS, 'dist/cli/main.js', ...args], { cwd: app, encoding: 'utf8', env: { PATH: process.env['PATH'] ?? '', NODE_ENV: 'production' } });
 }
 
 beforeAll(() => {
