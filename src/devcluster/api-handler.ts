@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { sleep, type Clock } from '../resilience/clock.ts';
 import { forbidden, serviceAccountUser, type Authenticator, type RbacAuthorizer, type RequestAttributes, type UserInfo } from './auth.ts';
 import { aggregatedContentType, aggregatedDiscovery, aggregatedDiscoveryVersion, apiGroup, apiGroupList, apiResourceList, apiVersions } from './discovery.ts';
-import type { FaultInjector } from './faults.ts';
+import type { FaultInjector, FaultRequest } from './faults.ts';
 import { child, isObject, type Json, type JsonObject } from './json.ts';
 import type { DeleteOptions, ObjectService, PropagationPolicy, WriteOptions } from './object-service.ts';
 import { timestamp } from './object-service.ts';
@@ -47,6 +47,8 @@ export interface ApiHandlerDependencies {
   readonly serverAddress: () => string;
   readonly now: () => number;
   readonly onError: (error: unknown) => void;
+  /** Hears every resource request once it is authorized, before injected faults and handling. */
+  readonly onRequest?: (request: FaultRequest) => void;
 }
 
 type Route =
@@ -243,7 +245,9 @@ export class ApiHandler {
     }
     this.#authorize(user, { kind: 'resource', verb, group: route.group, resource: route.plural, subresource: route.subresource, namespace: route.namespace, name: route.name });
     if (type === undefined || (route.namespacedPath && !type.namespaced)) throw statusErrors.pathNotFound();
-    const injected = deps.faults.check({ verb, group: route.group, resource: route.plural, subresource: route.subresource, namespace: route.namespace, name: route.name });
+    const request: FaultRequest = { verb, group: route.group, resource: route.plural, subresource: route.subresource, namespace: route.namespace, name: route.name };
+    deps.onRequest?.(request);
+    const injected = deps.faults.check(request);
     if (injected !== undefined) throw injected;
     const namespace = type.namespaced ? route.namespace : '';
     if (type.virtual === true) {

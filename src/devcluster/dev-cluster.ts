@@ -6,7 +6,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { sleep, systemClock, type Clock } from '../resilience/clock.ts';
 import { ApiHandler } from './api-handler.ts';
 import { Authenticator, bootstrapRbac, RbacAuthorizer, type AuthSettings, type RbacSource } from './auth.ts';
-import { FaultInjector, type FailureRule } from './faults.ts';
+import { FaultInjector, type FailureRule, type FaultRequest } from './faults.ts';
 import { child, isObject, type JsonObject } from './json.ts';
 import { kubeconfigYaml, writeKubeconfig } from './kubeconfig.ts';
 import { LifecycleControllers } from './lifecycle-controllers.ts';
@@ -14,7 +14,7 @@ import { ObjectService } from './object-service.ts';
 import { OpenApiDocuments } from './openapi.ts';
 import { ResourceRegistry } from './resource-registry.ts';
 import { selfSignedCertificate, type TlsMaterial } from '../observability/self-signed-certificate.ts';
-import { Store } from './store.ts';
+import { Store, type Subscriber } from './store.ts';
 import { WatchHub } from './watch.ts';
 
 export interface DevClusterOptions {
@@ -37,6 +37,8 @@ export interface DevClusterOptions {
   readonly clock?: Clock;
   /** Called with unexpected errors (a bug in the server); the server keeps serving. */
   readonly onError?: (error: unknown) => void;
+  /** Hears every authorized resource request before injected faults and handling (a soak counts writes with it). */
+  readonly onRequest?: (request: FaultRequest) => void;
 }
 
 interface State {
@@ -161,6 +163,7 @@ export class DevCluster {
       serverAddress: () => `127.0.0.1:${this.#port}`,
       now,
       onError: (error) => this.#options.onError?.(error),
+      ...(this.#options.onRequest === undefined ? {} : { onRequest: this.#options.onRequest }),
     });
     if (kept === undefined) {
       const nsType = registry.find('', 'v1', 'namespaces');
@@ -274,6 +277,14 @@ export class DevCluster {
   /** The admin listener (`/devcluster/faults/...`), when enabled. */
   get adminUrl(): string | undefined {
     return this.#adminPort === undefined ? undefined : `http://127.0.0.1:${this.#adminPort}`;
+  }
+
+  /**
+   * Hears every committed change of a storage bucket (`<group>/<plural>`, `/<plural>` for the core group, `*` for
+   * all), synchronously and in commit order, across restarts that keep state. Returns the unsubscribe function.
+   */
+  subscribe(bucket: string, subscriber: Subscriber): () => void {
+    return this.#state.store.subscribe(bucket, subscriber);
   }
 
   /** Open watch streams (for tests of the server itself). */

@@ -1,6 +1,6 @@
 // A checker service for http check units: verifies the HMAC, answers scripted verdicts after a fixed delay, misbehaves on demand.
 import type { ServerResponse } from 'node:http';
-import { headerOf, sendJson, sendText, startFakeHttpServer, type FakeRequest } from './fake-http-server.ts';
+import { headerOf, sendJson, sendText, startFakeHttpServer, type FakeRequest, type FakeServerOptions } from './fake-http-server.ts';
 import { signatureMatches } from './signature.ts';
 
 export interface CheckerVerdict {
@@ -47,7 +47,7 @@ export interface FakeChecker {
 }
 
 /** Starts a checker with HMAC key `key` (a bad signature answers 401). */
-export async function startFakeChecker(options: { readonly key: string; readonly delayMs?: number }): Promise<FakeChecker> {
+export async function startFakeChecker(options: FakeServerOptions & { readonly key: string; readonly delayMs?: number }): Promise<FakeChecker> {
   const verdicts = new Map<string, CheckerVerdict>();
   const calls = new Map<string, number>();
   const requests: CheckRequestBody[] = [];
@@ -105,7 +105,7 @@ export async function startFakeChecker(options: { readonly key: string; readonly
     server.later(checker.delayMs, () => answer(body, response, misbehaviour));
   };
 
-  const server = await startFakeHttpServer(handle);
+  const server = await startFakeHttpServer(handle, options);
   const checker: FakeChecker = {
     url: `${server.url}/check`,
     setVerdict: (repository, check, verdict) => {

@@ -14,6 +14,25 @@ export interface FakeRequest {
 
 export type FakeHandler = (request: FakeRequest, response: ServerResponse) => void | Promise<void>;
 
+/** An answer given instead of the fake's own: a scripted outage or refusal. */
+export interface FakeAnswer {
+  readonly status: number;
+  readonly body: string;
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+/**
+ * Looks at every request before the fake does: an answer replaces the fake's (which then sees, counts and
+ * changes nothing), undefined lets the fake answer. A soak scripts time-boxed outages and per-resource refusals
+ * with it.
+ */
+export type FakeInterceptor = (request: FakeRequest) => FakeAnswer | undefined;
+
+/** Options every fake accepts. */
+export interface FakeServerOptions {
+  readonly intercept?: FakeInterceptor;
+}
+
 export interface FakeHttpServer {
   /** `http://127.0.0.1:<port>`, no trailing slash. */
   readonly url: string;
@@ -24,8 +43,11 @@ export interface FakeHttpServer {
   close(): Promise<void>;
 }
 
-/** Starts a server on 127.0.0.1 and an ephemeral port. A handler that throws answers 500 with the error's message. */
-export async function startFakeHttpServer(handler: FakeHandler): Promise<FakeHttpServer> {
+/**
+ * Starts a server on 127.0.0.1 and an ephemeral port. A handler that throws answers 500 with the error's message;
+ * `options.intercept` answers first when it wants to.
+ */
+export async function startFakeHttpServer(handler: FakeHandler, options: FakeServerOptions = {}): Promise<FakeHttpServer> {
   let inFlight = 0;
   const timers = new Set<NodeJS.Timeout>();
   const server = createServer((req, res) => {
@@ -42,6 +64,11 @@ export async function startFakeHttpServer(handler: FakeHandler): Promise<FakeHtt
     req.on('end', () => {
       const url = new URL(req.url ?? '/', 'http://fake');
       const request: FakeRequest = { method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, headers: req.headers, body: Buffer.concat(chunks).toString('utf8') };
+      const intercepted = options.intercept?.(request);
+      if (intercepted !== undefined) {
+        res.writeHead(intercepted.status, { 'content-type': 'text/plain', ...intercepted.headers }).end(intercepted.body);
+        return;
+      }
       void Promise.resolve()
         .then(() => handler(request, res))
         .catch((error: unknown) => {

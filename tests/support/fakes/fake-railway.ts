@@ -1,6 +1,6 @@
 // A fake of Railway's public GraphQL API: checks operations and variables, requires the token, counts calls, and can be scripted.
 import type { ServerResponse } from 'node:http';
-import { headerOf, sendJson, sendText, startFakeHttpServer, type FakeRequest } from './fake-http-server.ts';
+import { headerOf, sendJson, sendText, startFakeHttpServer, type FakeRequest, type FakeServerOptions } from './fake-http-server.ts';
 
 /** How a deployment the fake creates ends: SUCCESS, FAILED or CRASHED. */
 export type RailwayOutcome = 'succeed' | 'fail' | 'crash';
@@ -124,6 +124,16 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+export interface FakeRailwayOptions extends FakeServerOptions {
+  /** The bearer token requests must carry. */
+  readonly token: string;
+  /**
+   * The outcome of a new deployment (of `image`; a rollback names the deployment it restores); undefined
+   * falls back to the scripted queue.
+   */
+  readonly outcomeOf?: (deployment: RailwayServiceIds & { readonly image: string | undefined; readonly rollbackOf?: string }) => RailwayOutcome | undefined;
+}
+
 /**
  * Starts a fake Railway GraphQL API that accepts `Authorization: Bearer <token>` only.
  *
@@ -132,7 +142,7 @@ function isRecord(value: unknown): value is Record<string, unknown> {
  * earlier successful one REMOVED, as Railway does. `deploymentRollback(id)` creates a new deployment of the
  * image of deployment `id` and points the service instance back at it.
  */
-export async function startFakeRailway(options: { readonly token: string }): Promise<FakeRailway> {
+export async function startFakeRailway(options: FakeRailwayOptions): Promise<FakeRailway> {
   const services = new Map<string, RailwayServiceIds & { image: string | undefined }>();
   const deployments: FakeRailwayDeployment[] = [];
   const executed: { operation: string; key: string | undefined }[] = [];
@@ -156,7 +166,7 @@ export async function startFakeRailway(options: { readonly token: string }): Pro
       status: 'QUEUED',
       createdAt: new Date(baseMs + sequence * 1000).toISOString(),
       polls: 0,
-      outcome: scripted.shift() ?? 'succeed',
+      outcome: options.outcomeOf?.({ projectId: service.projectId, environmentId: service.environmentId, serviceId: service.serviceId, image, ...(rollbackOf === undefined ? {} : { rollbackOf }) }) ?? scripted.shift() ?? 'succeed',
       ...(rollbackOf === undefined ? {} : { rollbackOf }),
     };
     deployments.unshift(deployment);
@@ -284,7 +294,7 @@ export async function startFakeRailway(options: { readonly token: string }): Pro
     }
   };
 
-  const server = await startFakeHttpServer((request, response) => server.later(fake.delayMs, () => handle(request, response)));
+  const server = await startFakeHttpServer((request, response) => server.later(fake.delayMs, () => handle(request, response)), options);
   const fake: FakeRailway = {
     url: `${server.url}/graphql/v2`,
     addService(ids, serviceOptions = {}) {

@@ -1,5 +1,5 @@
 // A service's health endpoint whose health, latency and redirects a test controls.
-import { sendText, startFakeHttpServer } from './fake-http-server.ts';
+import { sendText, startFakeHttpServer, type FakeRequest, type FakeServerOptions } from './fake-http-server.ts';
 
 export interface HealthEndpoint {
   /** The endpoint (`…/healthz`). */
@@ -19,8 +19,13 @@ export interface HealthEndpoint {
   close(): Promise<void>;
 }
 
+export interface HealthEndpointOptions extends FakeServerOptions {
+  /** The health of one probe of `/healthz` (a soak keys it by query); undefined falls back to `healthy`. */
+  readonly healthOf?: (request: FakeRequest) => boolean | undefined;
+}
+
 /** Starts a health endpoint. `/elsewhere` always answers 200, as a redirect target on the same host. */
-export async function startHealthEndpoint(): Promise<HealthEndpoint> {
+export async function startHealthEndpoint(options: HealthEndpointOptions = {}): Promise<HealthEndpoint> {
   let probes = 0;
   const server = await startFakeHttpServer((request, response) => {
     probes += 1;
@@ -29,10 +34,10 @@ export async function startHealthEndpoint(): Promise<HealthEndpoint> {
       if (request.path === '/elsewhere') sendText(response, 200, 'ok');
       else if (request.path !== '/healthz') sendText(response, 404, 'not found');
       else if (endpoint.redirectTo !== undefined) sendText(response, 302, 'moved', { location: endpoint.redirectTo });
-      else if (endpoint.healthy) sendText(response, 200, 'ok');
+      else if (options.healthOf?.(request) ?? endpoint.healthy) sendText(response, 200, 'ok');
       else sendText(response, endpoint.unhealthyStatus, 'unhealthy');
     });
-  });
+  }, options);
   const endpoint: HealthEndpoint = {
     url: `${server.url}/healthz`,
     healthy: true,

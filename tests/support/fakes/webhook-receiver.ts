@@ -1,6 +1,6 @@
 // A deploy hook that verifies the HMAC of each delivery, de-duplicates by Idempotency-Key and serves a status URL per operation.
 import type { ServerResponse } from 'node:http';
-import { headerOf, sendJson, sendText, startFakeHttpServer, type FakeRequest } from './fake-http-server.ts';
+import { headerOf, sendJson, sendText, startFakeHttpServer, type FakeRequest, type FakeServerOptions } from './fake-http-server.ts';
 import { signatureMatches } from './signature.ts';
 
 export type HookOutcome = 'succeed' | 'fail';
@@ -37,13 +37,20 @@ export interface WebhookReceiver {
   close(): Promise<void>;
 }
 
+export interface WebhookReceiverOptions extends FakeServerOptions {
+  /** The HMAC key deliveries are signed with. */
+  readonly key: string;
+  /** The outcome of a new operation from its payload; undefined falls back to the scripted queue. */
+  readonly outcomeOf?: (payload: Readonly<Record<string, unknown>>) => HookOutcome | undefined;
+}
+
 /**
  * Starts a deploy hook following ADR 009's protocol, with HMAC key `key`: a signed POST answers 202 with the
  * status URL of the operation its `Idempotency-Key` names (the first delivery creates it; repeats get the
  * same one); `GET /operations/<id>` answers `{state: pending}` until `pollsToFinish` polls, then the outcome.
  * A bad signature answers 401, a missing key or a body that is not JSON 400.
  */
-export async function startWebhookReceiver(options: { readonly key: string }): Promise<WebhookReceiver> {
+export async function startWebhookReceiver(options: WebhookReceiverOptions): Promise<WebhookReceiver> {
   const operations: HookOperation[] = [];
   const deliveries = new Map<string, number>();
   const outcomes: HookOutcome[] = [];
@@ -77,7 +84,7 @@ export async function startWebhookReceiver(options: { readonly key: string }): P
       deliveries.set(key, (deliveries.get(key) ?? 0) + 1);
       let operation = operations.find((candidate) => candidate.idempotencyKey === key);
       if (operation === undefined) {
-        operation = { id: `op-${operations.length + 1}`, idempotencyKey: key, payload: payload as Record<string, unknown>, outcome: outcomes.shift() ?? 'succeed', polls: 0 };
+        operation = { id: `op-${operations.length + 1}`, idempotencyKey: key, payload: payload as Record<string, unknown>, outcome: options.outcomeOf?.(payload as Record<string, unknown>) ?? outcomes.shift() ?? 'succeed', polls: 0 };
         operations.push(operation);
       }
       const path = `/operations/${operation.id}`;
@@ -97,7 +104,7 @@ export async function startWebhookReceiver(options: { readonly key: string }): P
     else sendJson(response, 200, { state: 'failed', message: `${String(operation.payload['action'])} failed: smoke tests red` });
   };
 
-  const server = await startFakeHttpServer(handle);
+  const server = await startFakeHttpServer(handle, options);
   const receiver: WebhookReceiver = {
     url: `${server.url}/hook`,
     deliveries: (key) => deliveries.get(key) ?? 0,
