@@ -16,16 +16,32 @@ const CREDENTIAL_SCHEME = /\b(Bearer|Basic)\s+[A-Za-z0-9\-._~+/]+=*/gi;
 const URL_PASSWORD = /\b([a-z][a-z0-9+.-]*:\/\/)([^\s:/@]*):([^\s/@]+)@/gi;
 const MAX_DEPTH = 32;
 
-/** Values known to be secret (read from Kubernetes Secrets); every outbound string is scrubbed of them. */
+/** How a quote cut short ends (`excerpt`, status and event messages): a secret cut there leaves only its start. */
+const CUT_MARK = '…';
+/** The shortest start of a secret, before a cut, that is masked: shorter ones say next to nothing. */
+const MIN_CUT_PREFIX = 4;
+
+/**
+ * Values known to be secret (read from Kubernetes Secrets); every outbound string is scrubbed of them.
+ *
+ * Guarantees: a registered value is masked wherever it appears whole, with its white space collapsed (as remote
+ * text quoted in messages is), and where a quote was cut short inside it: its first 4 or more characters
+ * followed by `…`.
+ */
 export class SecretMask {
   readonly #values = new Set<string>();
   #pattern: RegExp | null = null;
+  /** Longest first, so the longest cut-off start is the one masked. */
+  #byLength: string[] = [];
 
   /** Registers a secret value. Values shorter than 4 characters are ignored: masking them would mangle text. */
   add(value: string): void {
-    if (value.length < 4 || this.#values.has(value)) return;
-    this.#values.add(value);
-    const alternatives = [...this.#values].sort((a, b) => b.length - a.length).map((v) => v.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+    const collapsed = value.replace(/\s+/g, ' ').trim();
+    const forms = [value, collapsed].filter((form) => form.length >= MIN_CUT_PREFIX && !this.#values.has(form));
+    if (forms.length === 0) return;
+    for (const form of forms) this.#values.add(form);
+    this.#byLength = [...this.#values].sort((a, b) => b.length - a.length);
+    const alternatives = this.#byLength.map((v) => v.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
     this.#pattern = new RegExp(alternatives.join('|'), 'g');
   }
 
@@ -34,7 +50,26 @@ export class SecretMask {
   }
 
   mask(text: string): string {
-    return this.#pattern === null ? text : text.replace(this.#pattern, REDACTED);
+    if (this.#pattern === null) return text;
+    const masked = text.replace(this.#pattern, REDACTED);
+    return masked.includes(CUT_MARK) ? this.#maskCutStarts(masked) : masked;
+  }
+
+  /** Masks the start of a secret that a cut (`…`) ended. */
+  #maskCutStarts(text: string): string {
+    let out = text;
+    for (let at = out.indexOf(CUT_MARK); at >= 0; at = out.indexOf(CUT_MARK, at + 1)) {
+      for (const value of this.#byLength) {
+        let length = Math.min(value.length - 1, at);
+        while (length >= MIN_CUT_PREFIX && out.slice(at - length, at) !== value.slice(0, length)) length--;
+        if (length >= MIN_CUT_PREFIX) {
+          out = `${out.slice(0, at - length)}${REDACTED}${out.slice(at)}`;
+          at = at - length + REDACTED.length;
+          break;
+        }
+      }
+    }
+    return out;
   }
 }
 

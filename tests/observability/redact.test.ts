@@ -2,6 +2,7 @@ import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/observability/logger.ts';
 import { REDACTED, redact, redactString, SecretMask } from '../../src/observability/redact.ts';
+import { excerpt } from '../../src/providers/excerpt.ts';
 
 const CANARY = 'canary-7f3a9c1e-secret-value';
 
@@ -50,6 +51,26 @@ describe('redact', () => {
     mask.add(CANARY);
     expect(redactString(`provider said: invalid key ${CANARY}!`, mask)).toBe(`provider said: invalid key ${REDACTED}!`);
     expect(JSON.stringify(redact({ message: `x${CANARY}x`, list: [CANARY] }, mask))).not.toContain(CANARY);
+  });
+
+  it('scrubs a secret that a quote cut short, whatever its length before the cut, as excerpt() and status messages cut', () => {
+    const mask = new SecretMask();
+    const secret = `${CANARY}-checker-hmac`;
+    mask.add(secret);
+    for (const kept of [4, 12, secret.length - 1]) {
+      const quoted = excerpt(`checker answered 500: credential in use: ${secret} (retry later)`, 'checker answered 500: credential in use: '.length + kept + 1);
+      expect(quoted.endsWith(`${secret.slice(0, kept)}…`)).toBe(true);
+      expect(redactString(quoted, mask)).toBe(`checker answered 500: credential in use: ${REDACTED}…`);
+    }
+    // Three characters before a cut say nothing; text that merely shares a start with a secret and is not cut stays.
+    expect(redactString(`${secret.slice(0, 3)}…`, mask)).toBe(`${secret.slice(0, 3)}…`);
+    expect(redactString(`${secret.slice(0, 8)} and more`, mask)).toBe(`${secret.slice(0, 8)} and more`);
+  });
+
+  it('scrubs a multi-line secret quoted with its white space collapsed', () => {
+    const mask = new SecretMask();
+    mask.add(`-----BEGIN KEY-----\n${CANARY}\n-----END KEY-----\n`);
+    expect(redactString(excerpt(`bad key: -----BEGIN KEY-----\n${CANARY}\n-----END KEY-----`), mask)).toBe(`bad key: ${REDACTED}`);
   });
 
   it('does not mutate its input and survives cycles', () => {
