@@ -14,13 +14,13 @@ import { idempotencyKey } from '../../resilience/idempotency-store.ts';
 import { idempotentCall } from '../../resilience/idempotent-call.ts';
 import { generationChanged } from '../../runtime/predicates.ts';
 import { Action, findTerminalError, type ReconcileContext, type Reconciler } from '../../runtime/reconciler.ts';
-import { StatusWriter } from '../../runtime/status-writer.ts';
 import type { WorkflowSnapshot } from '../../workflow/workflow-status-store.ts';
 import { workflowRunId } from '../../workflow/workflow.ts';
 import type { RunResult } from '../../workflow/workflow-engine.ts';
 import { workflowResourceOf, type ControllerContext } from '../controller-context.ts';
 import { finishedNow, outcomeAction } from '../reconcile-outcome.ts';
 import { withResourceFinalizer } from '../resource-finalizer.ts';
+import { MaskedStatusWriter } from '../masked-status-writer.ts';
 import { ResourceStatusStore, snapshotOf } from '../resource-status-store.ts';
 import { suspendedState, withState, type ResourceState } from '../resource-state.ts';
 import { resourceRefOf } from '../workflow-event-relay.ts';
@@ -77,7 +77,7 @@ function withApprovalDue(snapshot: WorkflowSnapshot | undefined, object: DeployO
  */
 export class DeployReconciler implements Reconciler<DeployObject> {
   readonly #context: ControllerContext;
-  readonly #writer: StatusWriter<DeployStatus>;
+  readonly #writer: MaskedStatusWriter<DeployStatus>;
   readonly #workflows: DeployWorkflows;
   readonly #providers: ReadonlyMap<string, DeployProvider>;
   readonly #metrics: DeployMetrics;
@@ -87,7 +87,7 @@ export class DeployReconciler implements Reconciler<DeployObject> {
   constructor(context: ControllerContext, options: DeployReconcilerOptions = {}) {
     this.#context = context;
     const { client, clock, logger, fetch, secrets } = context;
-    this.#writer = new StatusWriter<DeployStatus>({ client, resource: DEPLOYS, clock, fieldManager: context.fieldManager });
+    this.#writer = new MaskedStatusWriter<DeployStatus>({ client, resource: DEPLOYS, clock, fieldManager: context.fieldManager, secretMask: context.secretMask });
     const providerLogger = logger.child({ component: 'deploy-provider' });
     const providers = options.providers ?? [
       new KubernetesProvider({ kube: client, clock, logger: providerLogger }),

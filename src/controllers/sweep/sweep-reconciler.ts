@@ -7,12 +7,12 @@ import { HttpCheckRunner } from '../../providers/checks/http-check-runner.ts';
 import { checkJobName } from '../../providers/checks/job-check-manifest.ts';
 import { JobCheckRunner } from '../../providers/checks/job-check-runner.ts';
 import { Action, findTerminalError, type ReconcileContext, type Reconciler } from '../../runtime/reconciler.ts';
-import { StatusWriter } from '../../runtime/status-writer.ts';
 import type { RunResult } from '../../workflow/workflow-engine.ts';
 import type { WorkflowStatusStore } from '../../workflow/workflow-status-store.ts';
 import { workflowResourceOf, type ControllerContext } from '../controller-context.ts';
 import { withResourceFinalizer } from '../resource-finalizer.ts';
 import { suspendedState, withState, type ResourceState } from '../resource-state.ts';
+import { MaskedStatusWriter } from '../masked-status-writer.ts';
 import { ResourceStatusStore } from '../resource-status-store.ts';
 import { resourceRefOf } from '../workflow-event-relay.ts';
 import { SweepAnnouncer, sweepChanges } from './sweep-events.ts';
@@ -60,7 +60,7 @@ const DEFAULT_PASS_BUDGET_MS = 10_000;
 export class SweepReconciler implements Reconciler<SweepObject> {
   readonly #context: ControllerContext;
   readonly #options: SweepReconcilerOptions;
-  readonly #writer: StatusWriter<SweepStatus>;
+  readonly #writer: MaskedStatusWriter<SweepStatus>;
   readonly #runners: Readonly<Record<CheckRunnerName, CheckRunner>>;
   readonly #announcer: SweepAnnouncer;
   /** The resourceVersion of this process's last write per Sweep, to tell a cache that lags behind it. */
@@ -70,7 +70,7 @@ export class SweepReconciler implements Reconciler<SweepObject> {
     this.#context = context;
     this.#options = options;
     const { client, clock, logger, fetch, secrets } = context;
-    this.#writer = new StatusWriter<SweepStatus>({ client, resource: SWEEPS, clock, fieldManager: context.fieldManager });
+    this.#writer = new MaskedStatusWriter<SweepStatus>({ client, resource: SWEEPS, clock, fieldManager: context.fieldManager, secretMask: context.secretMask });
     const runnerLogger = logger.child({ component: 'check-runner' });
     this.#runners = options.runners ?? {
       job: new JobCheckRunner({ kube: options.jobs.runnerClient, clock, logger: runnerLogger }),
