@@ -12,7 +12,11 @@ import { SlidingWindow } from './sliding-window.ts';
 export type CircuitState = 'closed' | 'half-open' | 'open' | 'isolated';
 
 export interface CircuitBreakerOptions {
-  /** Opens after this many counted failures in a row; 5 by default, 0 turns the rule off. */
+  /**
+   * Opens after this many counted failures in a row; 3 by default, 0 turns the rule off. Keep it below the
+   * attempts of the retry policies calling through the breaker (DEFAULT_RETRY: 5), so that one caller alone
+   * against a dependency that is down opens the breaker before it runs out of attempts.
+   */
   readonly consecutiveFailures?: number;
   /** Opens when this share of the calls in the window failed (0 < ratio ≤ 1); 0.5 by default, 0 turns the rule off. */
   readonly failureRatio?: number;
@@ -51,14 +55,18 @@ export interface CircuitBreakerSnapshot {
   };
 }
 
-/** A call was refused because the breaker is open, isolated, or its half-open trials are taken. */
+/**
+ * A call was refused because the breaker is open, isolated, or its half-open trials are taken; or the call
+ * failed and its failure opened the breaker (then `cause` is that failure).
+ */
 export class BrokenCircuitError extends DeferredError {
   override name = 'BrokenCircuitError';
   readonly breaker: string;
   readonly state: CircuitState;
 
-  constructor(breaker: string, state: CircuitState, retryAfterMs: number) {
-    super('circuit-open', `circuit breaker ${breaker} is ${state}; retry in ${retryAfterMs} ms`, retryAfterMs);
+  constructor(breaker: string, state: CircuitState, retryAfterMs: number, options: { readonly cause?: unknown } = {}) {
+    const opened = options.cause === undefined ? `is ${state}` : `opened on this failure: ${options.cause instanceof Error ? options.cause.message : String(options.cause)}`;
+    super('circuit-open', `circuit breaker ${breaker} ${opened}; retry in ${retryAfterMs} ms`, retryAfterMs, options);
     this.breaker = breaker;
     this.state = state;
   }
@@ -114,7 +122,7 @@ export class CircuitBreaker implements Policy {
     this.#clock = runtime.clock;
     this.#onTransition = runtime.onTransition;
     this.#isFailure = options.isFailure ?? countsAsFailure;
-    this.#consecutiveLimit = options.consecutiveFailures ?? 5;
+    this.#consecutiveLimit = options.consecutiveFailures ?? 3;
     this.#failureRatio = options.failureRatio ?? 0.5;
     this.#windowMs = options.windowMs ?? 60_000;
     this.#minimumCalls = options.minimumCalls ?? 20;
@@ -152,6 +160,12 @@ export class CircuitBreaker implements Policy {
     if (retryAfterMs > 0) throw new BrokenCircuitError(this.name, this.#state, retryAfterMs);
   }
 
+  /**
+   * Runs `fn` if the breaker admits it. Errors: {@link BrokenCircuitError} when refused, and also when `fn`
+   * failed and that failure opened the breaker (its `cause`): the dependency is down, which is no fault of
+   * the caller, so the caller waits for the breaker (a deferral) instead of spending one of its retries on
+   * the outage. Any other failure is rethrown as it is.
+   */
   async execute<T>(fn: PolicyCall<T>, context: PolicyContext = ROOT_CONTEXT): Promise<T> {
     const period = this.#admit();
     let value: T;
@@ -159,6 +173,7 @@ export class CircuitBreaker implements Policy {
       value = await fn(context);
     } catch (error) {
       this.#recordFailure(period, error);
+      if (this.#period !== period && this.#state === 'open') throw new BrokenCircuitError(this.name, 'open', this.retryAfterMs(), { cause: error });
       throw error;
     }
     this.#recordSuccess(period);

@@ -7,7 +7,9 @@ import { createLogger } from '../../src/observability/logger.ts';
 import { createMetricsRegistry } from '../../src/observability/metrics.ts';
 import { BrokenCircuitError, CircuitBreaker, isBrokenCircuit, type CircuitBreakerOptions, type CircuitState } from '../../src/resilience/circuit-breaker.ts';
 import { breakersRoute, CircuitBreakerRegistry } from '../../src/resilience/circuit-breaker-registry.ts';
+import { classifyFailure } from '../../src/resilience/classify-failure.ts';
 import { ManualClock } from '../../src/resilience/clock.ts';
+import { DEFAULT_RETRY } from '../../src/resilience/retry.ts';
 import { ResilienceMetrics } from '../../src/resilience/resilience-metrics.ts';
 import { parsePrometheusText, sampleValue } from '../support/prometheus-text.ts';
 
@@ -20,8 +22,12 @@ function breakerWith(options: CircuitBreakerOptions, clock = new ManualClock(0))
   return { breaker, clock, transitions };
 }
 
+/** Fails `times` calls; the one whose failure opens the breaker reports the open breaker, with the failure as cause. */
 async function fail(breaker: CircuitBreaker, times: number): Promise<void> {
-  for (let i = 0; i < times; i += 1) await expect(breaker.execute(boom)).rejects.toBeInstanceOf(ServerError);
+  for (let i = 0; i < times; i += 1) {
+    const error = await breaker.execute(boom).catch((caught: unknown) => caught);
+    expect(error instanceof ServerError || (isBrokenCircuit(error) && error.cause instanceof ServerError)).toBe(true);
+  }
 }
 
 describe('CircuitBreaker', () => {
@@ -37,6 +43,25 @@ describe('CircuitBreaker', () => {
     });
     await expect(refused).rejects.toBeInstanceOf(BrokenCircuitError);
     expect(ran).toBe(false);
+  });
+
+  it('reports the failure that opens it as the open breaker, so the caller waits instead of spending a retry on the outage', async () => {
+    const { breaker } = breakerWith({ consecutiveFailures: 2, failureRatio: 0, halfOpenAfterMs: 5_000 });
+    await expect(breaker.execute(boom)).rejects.toBeInstanceOf(ServerError);
+    const opening = await breaker.execute(boom).catch((caught: unknown) => caught);
+    expect(opening).toBeInstanceOf(BrokenCircuitError);
+    expect(classifyFailure(opening)).toMatchObject({ kind: 'deferred', retryAfterMs: 5_000 });
+    expect((opening as BrokenCircuitError).cause).toBeInstanceOf(ServerError);
+    expect((opening as Error).message).toBe('circuit breaker provider:test opened on this failure: down; retry in 5000 ms');
+  });
+
+  it('opens after 3 failures in a row by default: before a caller under DEFAULT_RETRY (5 attempts) runs out alone', async () => {
+    const { breaker } = breakerWith({ failureRatio: 0 });
+    await fail(breaker, 2);
+    expect(breaker.state).toBe('closed');
+    await fail(breaker, 1);
+    expect(breaker.state).toBe('open');
+    expect(DEFAULT_RETRY.maxAttempts).toBeGreaterThan(3);
   });
 
   it('a success resets the consecutive-failure count', async () => {

@@ -33,7 +33,7 @@ describe('a provider answering 5xx', () => {
     const blocked = await suite.waitForDeploy('storm', (deploy) => condition(deploy, 'Reconciling')?.reason === 'DependencyUnavailable');
     const seenAtMs = Date.now();
     expect(blocked.status?.phase).toBe('Deploying');
-    expect(condition(blocked, 'Reconciling')?.message).toContain('circuit breaker provider:railway is open');
+    expect(condition(blocked, 'Reconciling')?.message).toMatch(/^circuit breaker provider:railway (is open|opened on this failure: railway answered .* with HTTP 503)/);
     const waiting = stepOf(blocked, 'deploy');
     expect(waiting?.state).toBe('Waiting');
     // The step comes back when the breaker half-opens, not on the rate limiter's or the retry policy's schedule.
@@ -42,9 +42,9 @@ describe('a provider answering 5xx', () => {
     expect(breakers.breakers.find((breaker) => breaker.name === 'provider:railway')?.state).toBe('open');
 
     const done: DeployView = await suite.waitForDeploy('storm', (deploy) => deploy.status?.phase === 'Succeeded', 15_000);
-    const attempts = stepOf(done, 'deploy')?.attempts ?? 0;
-    expect(attempts).toBeGreaterThanOrEqual(4);
-    expect(attempts).toBeLessThan(TEST_TUNING.retry?.default?.maxAttempts ?? 5);
+    // Two failed attempts; the third failure opened the breaker, which is the outage's and not the Deploy's:
+    // that attempt waited for half-open and succeeded.
+    expect(stepOf(done, 'deploy')?.attempts).toBe(3);
     expect(railway.calls('serviceInstanceDeployV2')).toBe(1);
     const after = (await (await fetch(`${operator.endpoints.probes ?? ''}/debug/breakers`)).json()) as { breakers: { name: string; state: string }[] };
     expect(after.breakers.find((breaker) => breaker.name === 'provider:railway')?.state).toBe('closed');
