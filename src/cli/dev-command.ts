@@ -81,7 +81,7 @@ function waitForProcessSignal(): Promise<string> {
 }
 
 /** Creates the operator's CRDs (Deploy, Sweep) and waits until each is Established. */
-async function installCrds(client: KubeClient): Promise<void> {
+export async function installCrds(client: KubeClient): Promise<void> {
   for (const crd of KINDS.map(customResourceDefinition)) {
     try {
       await client.create(builtinResources.customResourceDefinitions, crd as unknown as KubeObject);
