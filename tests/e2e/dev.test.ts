@@ -50,7 +50,7 @@ describe('blackroad-operator dev, end to end', () => {
   it('runs the API server, the simulator and the operator: a Deploy applied with kubectl becomes Ready, and SIGTERM exits 0', async () => {
     const health = await startHealthEndpoint();
     const kubeconfig = join(dir, 'kubeconfig');
-    const child = spawn(process.execPath, ['src/cli/main.ts', 'dev', '--port', '0', '--kubeconfig', kubeconfig], {
+    const child = spawn(process.execPath, ['src/cli/main.ts', 'dev', '--port', '0', '--kubeconfig', kubeconfig, '--no-demo'], {
       cwd: repoRoot,
       env: { ...process.env, METRICS_BIND_ADDRESS: '0', HEALTH_PROBE_BIND_ADDRESS: '0', LOG_LEVEL: 'info' },
       stdio: ['ignore', 'pipe', 'pipe'],
