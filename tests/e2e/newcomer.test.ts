@@ -1,4 +1,4 @@
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DEMO_SERVICES_PORT } from '../../src/devcluster/demo-services.ts';
+import { startCli } from '../support/cli-process.ts';
 
 // The newcomer's path, as the README gives it: a fresh clone of the committed tree, `blackroad-operator dev`,
 // `kubectl apply -f examples/`, the approval the Railway example asks for, and every Deploy and Sweep Ready.
@@ -58,22 +59,15 @@ describe('a newcomer on a fresh clone', () => {
 
     expect(await demoPortFree(60_000), `127.0.0.1:${DEMO_SERVICES_PORT} stayed in use: another dev process holds the demo services' port`).toBe(true);
     const kubeconfig = join(dir, 'kubeconfig');
-    const child = spawn(process.execPath, ['src/cli/main.ts', 'dev', '--port', '0', '--kubeconfig', kubeconfig], {
+    const dev = startCli(['dev', '--port', '0', '--kubeconfig', kubeconfig], {
       cwd: clone,
       // The operator's metrics and probes on free ports, so the run does not clash with other work on the machine.
       env: { ...process.env, METRICS_BIND_ADDRESS: '0', HEALTH_PROBE_BIND_ADDRESS: '0', LOG_LEVEL: 'info' },
-      stdio: ['ignore', 'pipe', 'pipe'],
     });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     const kubectl = (...args: string[]) => run('kubectl', ['--kubeconfig', kubeconfig, '-n', 'default', ...args], { cwd: clone });
     try {
-      const deadline = Date.now() + 20_000;
-      while (!stdout.includes('demo services: ') && child.exitCode === null && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 25));
-      expect(stdout.split('\n').slice(0, 2), stderr.slice(-2000)).toEqual([`kubeconfig: ${kubeconfig}`, `demo services: http://127.0.0.1:${DEMO_SERVICES_PORT}`]);
+      await dev.waitForOutput(/^demo services: .*$/m);
+      expect(dev.stdout.split('\n').slice(0, 2), dev.stderr.slice(-2000)).toEqual([`kubeconfig: ${kubeconfig}`, `demo services: http://127.0.0.1:${DEMO_SERVICES_PORT}`]);
 
       await kubectl('apply', '-f', 'examples/');
       await kubectl('wait', '--for=jsonpath={.status.phase}=AwaitingApproval', 'deploys/billing', '--timeout=20s');
@@ -91,9 +85,9 @@ describe('a newcomer on a fresh clone', () => {
       const approver = await kubectl('get', 'deploys/billing', '-o', 'jsonpath={.status.approval.approvedBy}');
       expect(approver.stdout).toBe(approvalCommand().at(-1)?.split('=')[1]);
     } finally {
-      child.kill('SIGTERM');
+      await dev.stop();
     }
-    expect(await exited, stderr.slice(-2000)).toBe(0);
-    expect(stderr).toContain('"msg":"operator stopped"');
+    expect(await dev.exited, dev.stderr.slice(-2000)).toBe(0);
+    expect(dev.stderr).toContain('"msg":"operator stopped"');
   }, 120_000);
 });
