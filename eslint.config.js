@@ -36,6 +36,8 @@ const zones = [
       from: './src/devcluster',
       message: 'src/devcluster/ is imported only by src/cli/ and by tests.',
     })),
+  // Test code (fakes, fixtures, harnesses) never ships: the executable must not depend on it.
+  { target: './src', from: './tests', message: 'src/ must not import tests/: what dev or the executable needs lives in src/.' },
   // Controllers never import each other.
   { target: './src/controllers/deploy', from: './src/controllers/sweep', message: 'Controllers never import each other.' },
   { target: './src/controllers/sweep', from: './src/controllers/deploy', message: 'Controllers never import each other.' },

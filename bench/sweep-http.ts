@@ -82,7 +82,7 @@ timed(Checkpoint.prototype, 'save', (ms) => ((timings.saveWaitMs += ms), (timing
 /** `blackroad-operator dev --no-operator` on a free port; resolves with its kubeconfig once it serves. */
 async function startApiServer(dir: string): Promise<{ kubeconfigPath: string; stop: () => Promise<void> }> {
   const main = new URL('../src/cli/main.ts', import.meta.url).pathname;
-  const child = spawn(process.execPath, [main, 'dev', '--no-operator', '--port', '0', '--kubeconfig', join(dir, 'kubeconfig')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [main, 'dev', '--no-operator', '--no-demo', '--port', '0', '--kubeconfig', join(dir, 'kubeconfig')], { stdio: ['ignore', 'pipe', 'inherit'] });
   const kubeconfigPath = await new Promise<string>((resolve, reject) => {
     let output = '';
     child.stdout?.on('data', (chunk: Buffer) => {

@@ -2,6 +2,7 @@
 import { fieldErrorsFromZod, fieldPath, renderValue, UNKNOWN_FIELD_DETAIL, type FieldError } from './field-error.ts';
 import { API_GROUP, GROUP_VERSION } from './group-version.ts';
 import { openApiSchemaOf } from './crd.ts';
+import { withoutNullFields } from './parse-spec.ts';
 import type { KindDefinition } from './kind-definition.ts';
 import { findKind, KINDS } from './kinds.ts';
 import { METADATA_MAP_PATHS } from './object-meta.ts';
@@ -60,7 +61,8 @@ function mapPaths(schema: SchemaNode, path: string, into: Set<string>): Set<stri
 
 /**
  * Checks one parsed YAML/JSON document: its apiVersion and kind, unknown fields, and the kind's zod schema
- * (types, bounds, defaults and the rules the CRD enforces with CEL).
+ * (types, bounds, defaults and the rules the CRD enforces with CEL). Null fields read as absent, as
+ * kube-apiserver reads them ({@link withoutNullFields}).
  *
  * Guarantees: never throws on any input; objects of other API groups come back `skipped`, not invalid.
  */
@@ -103,7 +105,7 @@ export function validateObject(document: unknown): ObjectValidation {
   const maps = mapPaths(schema, '', new Set<string>(METADATA_MAP_PATHS));
   // Field paths carry list indexes (`spec.checks[0].annotations`) where schema paths carry `[]`.
   const isMapPath = (path: string): boolean => maps.has(path.replace(/\[\d+\]/g, '[]'));
-  const result = definition.objectSchema.safeParse(document, { reportInput: true });
+  const result = definition.objectSchema.safeParse(withoutNullFields(document), { reportInput: true });
   if (!result.success) errors.push(...fieldErrorsFromZod(result.error.issues, isMapPath));
   return { ...identity, errors };
 }

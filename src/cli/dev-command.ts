@@ -1,7 +1,8 @@
-// `blackroad-operator dev`: an embedded Kubernetes API server and the workload simulator, with the operator pluggable.
+// `blackroad-operator dev`: an embedded Kubernetes API server, the workload simulator and the examples' demo services, with the operator pluggable.
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { KubeConfig } from '@kubernetes/client-node';
+import { DEMO_SERVICES_PORT, DemoServices, isDemoServicesError } from '../devcluster/demo-services.ts';
 import { DevCluster } from '../devcluster/dev-cluster.ts';
 import { WorkloadSimulator } from '../devcluster/simulator.ts';
 import { customResourceDefinition } from '../api/crd.ts';
@@ -11,7 +12,7 @@ import { isAlreadyExists } from '../kube/errors.ts';
 import { createLogger, type Logger, type LogLevel } from '../observability/logger.ts';
 import { SecretMask } from '../observability/redact.ts';
 import { systemClock } from '../resilience/clock.ts';
-import { EXIT_OK, EXIT_USAGE, type Command, type CommandIo } from './command.ts';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type Command, type CommandIo } from './command.ts';
 
 /** What a component run by `dev` gets: the cluster's kubeconfig and the process logger. */
 export interface DevContext {
@@ -49,6 +50,10 @@ function help(operatorIncluded: boolean): string {
     'devcluster.blackroad.io/outcome and devcluster.blackroad.io/delay-ms annotations ask. It writes a kubeconfig,',
     'installs the Deploy and Sweep CRDs, prints "kubeconfig: PATH" once the server is ready, and runs until',
     'SIGINT or SIGTERM.',
+    '',
+    `It also serves demo services on http://127.0.0.1:${DEMO_SERVICES_PORT} (a deploy hook, a Railway-compatible GraphQL API, health`,
+    'endpoints and a code-quality checker, with published demo credentials), which the Deploys and Sweep of examples/',
+    'call, so that "kubectl apply -f examples/" reaches Ready with nothing else to start. GET / on it lists them.',
     operatorIncluded
       ? 'It also runs the operator against that server, unless --no-operator is given.'
       : 'This build does not include the operator yet: dev runs the API server and the simulator only, and --no-operator changes nothing.',
@@ -58,6 +63,8 @@ function help(operatorIncluded: boolean): string {
     '  --kubeconfig PATH    where to write the kubeconfig (default .devcluster/kubeconfig)',
     '  --no-operator        run the API server and the simulator only',
     '  --admin-port PORT    also serve the fault-injection API (/devcluster/faults/...) on this port (0 picks one)',
+    `  --demo-port PORT     demo services port (default ${DEMO_SERVICES_PORT}, which the examples name; 0 picks a free port)`,
+    '  --no-demo            do not serve the demo services',
     '',
   ].join('\n');
 }
@@ -106,10 +113,17 @@ export function devCommand(options: DevCommandOptions = {}): Command {
       let parsed;
       let apiPort: number;
       let adminPort: number | undefined;
+      let demoPort: number | undefined;
       try {
-        parsed = parseArgs({ args: [...args], options: { port: { type: 'string' }, kubeconfig: { type: 'string' }, 'no-operator': { type: 'boolean' }, 'admin-port': { type: 'string' } }, strict: true, allowPositionals: false });
+        parsed = parseArgs({
+          args: [...args],
+          options: { port: { type: 'string' }, kubeconfig: { type: 'string' }, 'no-operator': { type: 'boolean' }, 'admin-port': { type: 'string' }, 'demo-port': { type: 'string' }, 'no-demo': { type: 'boolean' } },
+          strict: true,
+          allowPositionals: false,
+        });
         apiPort = port(parsed.values.port, 6443, 'port') as number;
         adminPort = port(parsed.values['admin-port'], undefined, 'admin-port');
+        demoPort = parsed.values['no-demo'] === true ? undefined : port(parsed.values['demo-port'], DEMO_SERVICES_PORT, 'demo-port');
       } catch (error) {
         io.stderr.write(`blackroad-operator dev: ${error instanceof Error ? error.message : String(error)}\n`);
         return EXIT_USAGE;
@@ -118,6 +132,15 @@ export function devCommand(options: DevCommandOptions = {}): Command {
       const secretMask = new SecretMask();
       const logger = createLogger({ level: LEVELS.includes(level as LogLevel) ? (level as LogLevel) : 'info', destination: io.stderr as never, secretMask, base: { component: 'dev' } });
       const kubeconfigPath = resolve(parsed.values.kubeconfig ?? '.devcluster/kubeconfig');
+      let demo: DemoServices | undefined;
+      try {
+        // First, as it is the likeliest to fail (a port in use), before anything else has started.
+        if (demoPort !== undefined) demo = await DemoServices.start({ port: demoPort, clock: systemClock, logger: logger.child({ component: 'demo-services' }) });
+      } catch (error) {
+        if (!isDemoServicesError(error)) throw error;
+        io.stderr.write(`blackroad-operator dev: ${error.message}; --demo-port PORT serves them elsewhere, --no-demo not at all\n`);
+        return EXIT_FAILURE;
+      }
       const cluster = await DevCluster.start({ port: apiPort, ...(adminPort === undefined ? {} : { adminPort }), onError: (error) => logger.error({ err: error }, 'devcluster request failed unexpectedly') });
       cluster.writeKubeconfig(kubeconfigPath);
       const kubeConfig = new KubeConfig();
@@ -139,13 +162,15 @@ export function devCommand(options: DevCommandOptions = {}): Command {
       );
       io.stdout.write(`kubeconfig: ${kubeconfigPath}\n`);
       if (cluster.adminUrl !== undefined) io.stdout.write(`faults: ${cluster.adminUrl}/devcluster/faults\n`);
-      logger.info({ server: cluster.url, kubeconfig: kubeconfigPath, components: runnables.map((r) => r.name) }, 'devcluster ready');
+      if (demo !== undefined) io.stdout.write(`demo services: ${demo.url}\n`);
+      logger.info({ server: cluster.url, kubeconfig: kubeconfigPath, components: runnables.map((r) => r.name), ...(demo === undefined ? {} : { demoServices: demo.url }) }, 'devcluster ready');
       const stopped = await Promise.race([(options.stopSignal ?? waitForProcessSignal)(), new Promise<string>((done) => controller.signal.addEventListener('abort', () => done('failure'), { once: true }))]);
       logger.info({ reason: stopped }, 'devcluster stopping');
       controller.abort();
       await Promise.all(running);
       client.close();
       await cluster.stop();
+      await demo?.stop();
       return failed ? 1 : EXIT_OK;
     },
   };

@@ -10,11 +10,14 @@
 // once; after the delay it is either rolled out (all replicas updated, ready and available,
 // `Available=True`, `Progressing=True` NewReplicaSetAvailable) or failed (`Progressing=False`
 // ProgressDeadlineExceeded, `Available=False`). A Job gets `startTime` and one active pod at once; after the
-// delay it is Complete (`succeeded` = completions) or Failed (BackoffLimitExceeded). Status is written
-// with a merge patch on `/status` through the typed client (src/kube/client.ts); an object already settled
-// for its generation is never touched again, so restarting the simulator is safe.
+// delay it is Complete (`succeeded` = completions) or Failed (BackoffLimitExceeded); a Job whose delay is longer
+// than its `activeDeadlineSeconds` is Failed (DeadlineExceeded) when the deadline passes. Status is written with
+// a PUT of `/status` through the typed client (src/kube/client.ts) carrying the resourceVersion just read, and
+// only while the object is still the one planned for (same uid and generation, not settled): a Job deleted and
+// created again under its name is never finished by the old one's write. An object already settled for its
+// generation is never touched again, so restarting the simulator is safe.
 import { builtinResources, type KubeClient, type KubeObject, type ResourceDescriptor } from '../kube/client.ts';
-import { isGone, isNotFound } from '../kube/errors.ts';
+import { isConflict, isGone, isNotFound } from '../kube/errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Clock, TimerHandle } from '../resilience/clock.ts';
 
@@ -24,14 +27,20 @@ export const DELAY_ANNOTATION = 'devcluster.blackroad.io/delay-ms';
 export const FAIL_IMAGES_ANNOTATION = 'devcluster.blackroad.io/fail-images';
 const DEFAULT_DELAY_MS = 200;
 
+/** Tries of a status write that keeps meeting a newer resourceVersion before it gives up. */
+const WRITE_ATTEMPTS = 5;
+
 type Obj = Record<string, unknown>;
+
+/** How a rollout or a Job ends: `deadline` is a Job stopped at its `activeDeadlineSeconds`. */
+export type SimulatedOutcome = 'succeed' | 'fail' | 'deadline';
 
 interface Kind {
   readonly name: 'deployment' | 'job';
   readonly resource: ResourceDescriptor;
   readonly settled: (obj: Obj) => boolean;
   readonly start: (obj: Obj, nowIso: string) => Obj | undefined;
-  readonly finish: (obj: Obj, succeed: boolean, nowIso: string) => Obj;
+  readonly finish: (obj: Obj, outcome: SimulatedOutcome, nowIso: string) => Obj;
 }
 
 const field = (obj: Obj | undefined, key: string): Obj | undefined => {
@@ -57,13 +66,20 @@ function templateImages(obj: Obj): string[] {
   return Array.isArray(containers) ? containers.map((container) => String((container as Obj)['image'] ?? '')) : [];
 }
 
-/** The outcome and delay an object asks for through its annotations. */
-export function plannedOutcome(obj: Obj): { succeed: boolean; delayMs: number } {
+/**
+ * The outcome and delay an object asks for through its annotations. A Job whose delay is longer than its
+ * `spec.activeDeadlineSeconds` ends at the deadline with `deadline`, as the Job controller stops it there.
+ */
+export function plannedOutcome(obj: Obj): { outcome: SimulatedOutcome; delayMs: number } {
   const delay = Number(annotation(obj, DELAY_ANNOTATION) ?? DEFAULT_DELAY_MS);
+  const delayMs = Number.isFinite(delay) && delay >= 0 ? delay : DEFAULT_DELAY_MS;
   // A bad image fails its rollout only, as on a real cluster: rolling back to a good one succeeds.
   const failing = (annotation(obj, FAIL_IMAGES_ANNOTATION) ?? '').split(',').map((image) => image.trim()).filter((image) => image !== '');
   const badImage = templateImages(obj).some((image) => failing.includes(image));
-  return { succeed: annotation(obj, OUTCOME_ANNOTATION) !== 'fail' && !badImage, delayMs: Number.isFinite(delay) && delay >= 0 ? delay : DEFAULT_DELAY_MS };
+  // Only a Job has spec.activeDeadlineSeconds (a Deployment's pods have theirs in the template).
+  const deadlineSeconds = field(obj, 'spec')?.['activeDeadlineSeconds'];
+  if (typeof deadlineSeconds === 'number' && deadlineSeconds >= 0 && delayMs > deadlineSeconds * 1000) return { outcome: 'deadline', delayMs: deadlineSeconds * 1000 };
+  return { outcome: annotation(obj, OUTCOME_ANNOTATION) !== 'fail' && !badImage ? 'succeed' : 'fail', delayMs };
 }
 
 function generationOf(obj: Obj): number {
@@ -105,10 +121,10 @@ const deployments: Kind = {
       ],
     };
   },
-  finish(obj, succeed, nowIso) {
+  finish(obj, outcome, nowIso) {
     const replicas = Number(field(obj, 'spec')?.['replicas'] ?? 1);
     const name = replicaSetName(obj);
-    if (succeed) {
+    if (outcome === 'succeed') {
       return {
         observedGeneration: generationOf(obj),
         replicas,
@@ -139,9 +155,9 @@ const jobs: Kind = {
     if (field(obj, 'spec')?.['suspend'] === true || field(obj, 'status')?.['startTime'] !== undefined) return undefined;
     return { startTime: nowIso, active: 1, ready: 0, terminating: 0, uncountedTerminatedPods: {} };
   },
-  finish(obj, succeed, nowIso) {
+  finish(obj, outcome, nowIso) {
     const spec = field(obj, 'spec') ?? {};
-    if (succeed) {
+    if (outcome === 'succeed') {
       const message = 'Reached expected number of succeeded pods';
       return {
         active: null,
@@ -150,6 +166,11 @@ const jobs: Kind = {
         completionTime: nowIso,
         conditions: [condition('SuccessCriteriaMet', 'True', 'CompletionsReached', message, nowIso, false), condition('Complete', 'True', 'CompletionsReached', message, nowIso, false)],
       };
+    }
+    if (outcome === 'deadline') {
+      // The Job controller kills the active pod: one failed pod, whatever the backoff limit.
+      const message = 'Job was active longer than specified deadline';
+      return { active: null, ready: 0, failed: 1, conditions: [condition('FailureTarget', 'True', 'DeadlineExceeded', message, nowIso, false), condition('Failed', 'True', 'DeadlineExceeded', message, nowIso, false)] };
     }
     const message = 'Job has reached the specified backoff limit';
     return {
@@ -169,11 +190,23 @@ export interface WorkloadSimulatorSettings {
   readonly retryDelayMs?: number;
 }
 
+/** `status` with `changes` merged in as a merge patch would: a null removes the field. */
+function mergedStatus(status: Obj | undefined, changes: Obj): Obj {
+  const merged: Obj = { ...status };
+  for (const [key, value] of Object.entries(changes)) {
+    if (value === null) delete merged[key];
+    else merged[key] = value;
+  }
+  return merged;
+}
+
 /**
  * Plays the Deployment and Job controllers.
  *
  * Guarantees: each (object uid, generation) is driven at most once per simulator; an object settled for
- * its generation is never written; a lost watch is resumed, and a 410 relists.
+ * its generation is never written; a write lands only on the object it was planned for (its uid and
+ * generation, checked against a fresh read and enforced by the resourceVersion of that read), so an object
+ * deleted and created again under its name is driven as a new one; a lost watch is resumed, and a 410 relists.
  * Assumptions: nothing else writes the status of these objects (no real controllers).
  */
 export class WorkloadSimulator {
@@ -229,14 +262,11 @@ export class WorkloadSimulator {
     if (meta['deletionTimestamp'] !== undefined || kind.settled(obj)) return;
     const key = `${String(meta['uid'])}/${generationOf(obj)}`;
     if (this.#inFlight.has(key)) return;
-    const namespace = String(meta['namespace'] ?? '');
-    const name = String(meta['name'] ?? '');
     const plan = plannedOutcome(obj);
-    const started = kind.start(obj, this.#nowIso());
     // The finishing write waits for the starting one, so they land in order even with a zero delay.
-    const startWrite = started === undefined ? Promise.resolve() : this.#patch(kind, namespace, name, started);
+    const startWrite = this.#write(kind, obj, (current) => kind.start(current, this.#nowIso()));
     const handle = this.#clock.setTimeout(() => {
-      void startWrite.then(() => this.#patch(kind, namespace, name, kind.finish(obj, plan.succeed, this.#nowIso()))).finally(() => this.#inFlight.delete(key));
+      void startWrite.then(() => this.#write(kind, undefined, (current) => kind.finish(current, plan.outcome, this.#nowIso()), obj)).finally(() => this.#inFlight.delete(key));
     }, plan.delayMs);
     this.#inFlight.set(key, handle);
   }
@@ -245,9 +275,33 @@ export class WorkloadSimulator {
     return new Date(this.#clock.now()).toISOString().replace(/\.\d+Z$/, 'Z');
   }
 
-  async #patch(kind: Kind, namespace: string, name: string, status: Obj): Promise<void> {
+  /**
+   * Writes the status `change` computes from the object as it is now, if it is still the object `planned` was
+   * (same uid and generation, not being deleted, not settled): a PUT of `/status` carrying the resourceVersion
+   * it was computed from, so a change in between (a deletion and re-creation included) answers 409 and the
+   * object is read and checked again. `current` is the object as just seen, when there is one.
+   */
+  async #write(kind: Kind, current: Obj | undefined, change: (current: Obj) => Obj | undefined, planned: Obj | undefined = current): Promise<void> {
+    const plannedMeta = field(planned, 'metadata') ?? {};
+    const namespace = String(plannedMeta['namespace'] ?? '');
+    const name = String(plannedMeta['name'] ?? '');
+    let live = current;
     try {
-      await this.#client.patch(kind.resource, name, { status }, { namespace, subresource: 'status', type: 'merge' });
+      for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt += 1) {
+        live ??= (await this.#client.get(kind.resource, name, { namespace })) as unknown as Obj;
+        const meta = field(live, 'metadata') ?? {};
+        if (meta['uid'] !== plannedMeta['uid'] || generationOf(live) !== generationOf(planned ?? {}) || meta['deletionTimestamp'] !== undefined || kind.settled(live)) return;
+        const changes = change(live);
+        if (changes === undefined) return;
+        try {
+          await this.#client.replace(kind.resource, { ...live, status: mergedStatus(field(live, 'status'), changes) } as unknown as KubeObject, { subresource: 'status' });
+          return;
+        } catch (error) {
+          if (!isConflict(error)) throw error;
+          live = undefined;
+        }
+      }
+      this.#logger.warn({ kind: kind.name, name }, 'simulator status write kept conflicting; giving up');
     } catch (error) {
       // A deleted object needs no status; anything else is logged and retried by the next event.
       if (!isNotFound(error)) this.#logger.warn({ err: error, kind: kind.name, name }, 'simulator status write failed');

@@ -140,7 +140,9 @@ export class StructuralSchema {
         delete obj[key];
         continue;
       }
-      if (value === null && !schema.nullable && schema.raw['default'] !== undefined) {
+      // A null that is not nullable reads as absent (kube-apiserver's PruneNonNullableNullsWithoutDefaults, then
+      // defaulting): it gets the field's default when there is one, and is gone otherwise.
+      if (value === null && !schema.nullable) {
         delete obj[key];
         continue;
       }

@@ -35,13 +35,13 @@ export function prune(schema: SchemaNode, value: unknown): unknown {
   if (!isObject(value)) return value;
   if (typeof schema.additionalProperties === 'object') {
     const additional = schema.additionalProperties;
-    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, prune(additional, item)]));
+    return Object.fromEntries(Object.entries(value).flatMap(([key, item]) => (item === null && additional['nullable'] !== true ? [] : [[key, prune(additional, item)]])));
   }
-  // A null where the schema has a default is dropped, so the default applies (kube-apiserver's CRD defaulting).
+  // A null field that is not nullable is dropped, so a default applies where there is one (kube-apiserver's CRD defaulting).
   return Object.fromEntries(
     Object.entries(value).flatMap(([key, item]) => {
       const child = schema.properties?.[key];
-      return child === undefined || (item === null && child.default !== undefined) ? [] : [[key, prune(child, item)]];
+      return child === undefined || (item === null && child['nullable'] !== true) ? [] : [[key, prune(child, item)]];
     }),
   );
 }

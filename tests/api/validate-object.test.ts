@@ -74,4 +74,21 @@ describe('validateObject', () => {
     expect(messages({ ...object('Deploy', kubernetesDeploySpec()), status })).toEqual([]);
     expect(messages({ ...object('Deploy', kubernetesDeploySpec()), status: { ...status, phase: 'Done' } })[0]).toMatch(/^status\.phase: Unsupported value: "Done"/);
   });
+
+  it('reads null as an absent field, as kube-apiserver does: defaulted, dropped, or Required when the field is required', () => {
+    const sweep = sweepSpec() as { checks: Record<string, unknown>[] } & Record<string, unknown>;
+    sweep['concurrency'] = null;
+    sweep['schedule'] = null;
+    sweep.checks[1] = { ...sweep.checks[1], timeoutSeconds: null };
+    sweep.checks[0] = { ...sweep.checks[0], annotations: { 'example.com/note': null } };
+    expect(messages(object('Sweep', sweep))).toEqual([]);
+    expect(messages(object('Deploy', { ...kubernetesDeploySpec(), rollback: null, healthCheck: null, suspend: null }))).toEqual([]);
+    expect(messages(object('Deploy', { ...kubernetesDeploySpec(), version: null }))).toEqual(['spec.version: Required value']);
+    // A null list item is not a field: it stays, and is of the wrong type.
+    expect(messages(object('Sweep', { ...sweepSpec(), repositories: [null] }))).toEqual(['spec.repositories[0]: Invalid value: "null": spec.repositories[0] in body must be of type object: "null"']);
+  });
+
+  it('shows the value a rule refused, never null', () => {
+    expect(messages(object('Sweep', { ...sweepSpec(), schedule: '61 * * * *' }))).toEqual(['spec.schedule: Invalid value: "61 * * * *": not a valid cron schedule: Constraint error, got value 61 expected range 0-59']);
+  });
 });

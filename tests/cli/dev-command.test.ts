@@ -1,5 +1,7 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -15,7 +17,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 describe('blackroad-operator dev', () => {
   it('writes a kubeconfig, prints it once ready, serves the API and exits 0 on SIGTERM', async () => {
     const kubeconfig = join(dir, 'nested', 'kubeconfig');
-    const child = spawn(process.execPath, ['src/cli/main.ts', 'dev', '--port', '0', '--kubeconfig', kubeconfig, '--no-operator'], { cwd: new URL('../..', import.meta.url).pathname, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['src/cli/main.ts', 'dev', '--port', '0', '--kubeconfig', kubeconfig, '--no-operator', '--demo-port', '0'], { cwd: new URL('../..', import.meta.url).pathname, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
@@ -23,6 +25,9 @@ describe('blackroad-operator dev', () => {
       const deadline = Date.now() + 20_000;
       while (!stdout.includes('\n') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 25));
       expect(stdout.split('\n')[0]).toBe(`kubeconfig: ${kubeconfig}`);
+      const demo = /^demo services: (http:\/\/127\.0\.0\.1:\d+)$/m.exec(stdout)?.[1];
+      expect(demo, stdout).toBeDefined();
+      expect(await (await fetch(`${demo ?? ''}/health/api`)).text()).toBe('ok');
       const kubeConfig = new KubeConfig();
       kubeConfig.loadFromFile(kubeconfig);
       const client = KubeClient.fromKubeConfig(kubeConfig);
@@ -41,6 +46,21 @@ describe('blackroad-operator dev', () => {
     const io = captureIo();
     expect(await runCli(['dev', '--port', 'http'], io, COMMANDS)).toBe(2);
     expect(io.stderrText()).toBe('blackroad-operator dev: --port: "http" is not a port; a whole number from 0 to 65535\n');
+  });
+
+  it('stops with exit code 1 and one line when the demo services cannot have their port, before starting anything', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const { port } = taken.address() as AddressInfo;
+    const io = captureIo({ LOG_LEVEL: 'silent' });
+    try {
+      expect(await runCli(['dev', '--port', '0', '--kubeconfig', join(dir, 'taken'), '--demo-port', String(port)], io, COMMANDS)).toBe(1);
+    } finally {
+      taken.close();
+    }
+    expect(io.stderrText()).toBe(`blackroad-operator dev: demo services cannot listen on 127.0.0.1:${port}: the address is in use; --demo-port PORT serves them elsewhere, --no-demo not at all\n`);
+    expect(io.stdoutText()).toBe('');
+    expect(existsSync(join(dir, 'taken'))).toBe(false);
   });
 
   it('says in its help that it runs the operator unless --no-operator is given', async () => {
@@ -66,7 +86,7 @@ describe('blackroad-operator dev', () => {
       stopSignal: () => new Promise((resolve) => (stop = resolve)),
     });
     const io = captureIo({ LOG_LEVEL: 'silent' });
-    const done = command.run(['--port', '0', '--kubeconfig', join(dir, 'plugged')], io);
+    const done = command.run(['--port', '0', '--kubeconfig', join(dir, 'plugged'), '--no-demo'], io);
     const deadline = Date.now() + 10_000;
     while (sawKubeconfig === '' && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
     stop('test');

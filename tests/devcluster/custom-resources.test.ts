@@ -184,6 +184,15 @@ describe('custom resources served from a CRD', () => {
     expect(res.json()).toEqual(transcript('35').response.body);
   });
 
+  it('treats null like an absent field: defaulted when the schema has a default, dropped when not, Required when required', async () => {
+    const created = await cluster.request('POST', gizmos, { body: { apiVersion: 'demo.transcripts.dev/v1', kind: 'Gizmo', metadata: { name: 'gizmo-nulls' }, spec: { size: 2, color: null, image: null } } });
+    expect(created.status).toBe(201);
+    expect(created.json<{ spec: unknown }>().spec).toEqual({ size: 2, color: 'green', minReplicas: 1, maxReplicas: 3 });
+    const required = await cluster.request('POST', gizmos, { body: { apiVersion: 'demo.transcripts.dev/v1', kind: 'Gizmo', metadata: { name: 'gizmo-null-size' }, spec: { size: null } } });
+    expect(required.status).toBe(422);
+    expect(required.json<{ details: { causes: { reason: string; field: string }[] } }>().details.causes).toContainEqual(expect.objectContaining({ reason: 'FieldValueRequired', field: 'spec.size' }));
+  });
+
   it('prunes unknown fields with one Warning header each, or refuses them with fieldValidation=Strict', async () => {
     const res = await replay('36');
     expect(res.status).toBe(201);

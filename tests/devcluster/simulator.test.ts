@@ -86,9 +86,16 @@ describe('workload simulator', () => {
     expect(condition(done, 'Available')?.status).toBe('False');
   });
 
+  const jobsPath = () => `/apis/batch/v1/namespaces/${cluster.namespace}/jobs`;
+  const job = (name: string, annotations: Record<string, string>, spec: Record<string, unknown> = {}) => ({
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: { name, annotations },
+    spec: { ...spec, template: { spec: { restartPolicy: 'Never', containers: [{ name: 'main', image: 'busybox:1.36' }] } } },
+  });
+
   it('completes a Job, or fails it with BackoffLimitExceeded', async () => {
-    const path = `/apis/batch/v1/namespaces/${cluster.namespace}/jobs`;
-    const job = (name: string, annotations: Record<string, string>) => ({ apiVersion: 'batch/v1', kind: 'Job', metadata: { name, annotations }, spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'main', image: 'busybox:1.36' }] } } } });
+    const path = jobsPath();
     await cluster.request('POST', path, { body: job('ok', { [DELAY_ANNOTATION]: '50' }) });
     await cluster.request('POST', path, { body: job('ko', { [DELAY_ANNOTATION]: '50', [OUTCOME_ANNOTATION]: 'fail' }) });
     const ok = await until(`${path}/ok`, (obj) => condition(obj, 'Complete')?.status === 'True');
@@ -97,5 +104,34 @@ describe('workload simulator', () => {
     const ko = await until(`${path}/ko`, (obj) => condition(obj, 'Failed')?.status === 'True');
     expect(condition(ko, 'Failed')?.reason).toBe('BackoffLimitExceeded');
     expect(ko.status?.failed).toBe(7);
+  });
+
+  it('fails a Job with DeadlineExceeded at its activeDeadlineSeconds when its delay is longer', async () => {
+    const path = jobsPath();
+    const createdAtMs = Date.now();
+    await cluster.request('POST', path, { body: job('overdue', { [DELAY_ANNOTATION]: '60000' }, { activeDeadlineSeconds: 1, backoffLimit: 0 }) });
+    const overdue = await until(`${path}/overdue`, (obj) => condition(obj, 'Failed')?.status === 'True', 5_000);
+    expect(Date.now() - createdAtMs).toBeGreaterThanOrEqual(1_000);
+    expect(condition(overdue, 'Failed')).toMatchObject({ reason: 'DeadlineExceeded', message: 'Job was active longer than specified deadline' });
+    expect(condition(overdue, 'Complete')).toBeUndefined();
+    expect(overdue.status?.failed).toBe(1);
+  });
+
+  it('never finishes a Job recreated under the same name with the write meant for the deleted one', async () => {
+    const path = jobsPath();
+    await cluster.request('POST', path, { body: job('recycled', { [DELAY_ANNOTATION]: '400' }) });
+    await until(`${path}/recycled`, (obj) => obj.status?.startTime !== undefined);
+    expect((await cluster.request('DELETE', `${path}/recycled`)).status).toBe(200);
+    const recreated = await cluster.request('POST', path, { body: job('recycled', { [DELAY_ANNOTATION]: '1500', [OUTCOME_ANNOTATION]: 'fail' }) });
+    expect(recreated.status).toBe(201);
+    // Every state the new Job goes through until its own outcome: the old Job's completion must not be among them.
+    const seen: Obj[] = [];
+    const failed = await until(`${path}/recycled`, (obj) => {
+      seen.push(obj);
+      return condition(obj, 'Failed')?.status === 'True';
+    });
+    expect(seen.filter((obj) => condition(obj, 'Complete') !== undefined)).toEqual([]);
+    expect(failed.status?.succeeded).toBeUndefined();
+    expect(condition(failed, 'Failed')?.reason).toBe('BackoffLimitExceeded');
   });
 });

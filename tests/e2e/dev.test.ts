@@ -1,10 +1,11 @@
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
+import { startCli } from '../support/cli-process.ts';
 import { startHealthEndpoint } from '../support/fakes/health-endpoint.ts';
 
 const run = promisify(execFile);
@@ -50,21 +51,14 @@ describe('blackroad-operator dev, end to end', () => {
   it('runs the API server, the simulator and the operator: a Deploy applied with kubectl becomes Ready, and SIGTERM exits 0', async () => {
     const health = await startHealthEndpoint();
     const kubeconfig = join(dir, 'kubeconfig');
-    const child = spawn(process.execPath, ['src/cli/main.ts', 'dev', '--port', '0', '--kubeconfig', kubeconfig], {
+    const dev = startCli(['dev', '--port', '0', '--kubeconfig', kubeconfig, '--no-demo'], {
       cwd: repoRoot,
       env: { ...process.env, METRICS_BIND_ADDRESS: '0', HEALTH_PROBE_BIND_ADDRESS: '0', LOG_LEVEL: 'info' },
-      stdio: ['ignore', 'pipe', 'pipe'],
     });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     const kubectl = (...args: string[]) => run('kubectl', ['--kubeconfig', kubeconfig, ...args]);
     try {
-      const deadline = Date.now() + 20_000;
-      while (!stdout.includes('\n') && child.exitCode === null && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 25));
-      expect(stdout.split('\n')[0], stderr).toBe(`kubeconfig: ${kubeconfig}`);
+      await dev.waitForOutput(/\n/);
+      expect(dev.stdout.split('\n')[0], dev.stderr).toBe(`kubeconfig: ${kubeconfig}`);
 
       const file = join(dir, 'shop.yaml');
       writeFileSync(file, manifest(health.url));
@@ -78,10 +72,10 @@ describe('blackroad-operator dev, end to end', () => {
       expect(image.stdout).toBe('ghcr.io/acme/shop:1.1.0');
       expect(health.probes).toBeGreaterThanOrEqual(2);
     } finally {
-      child.kill('SIGTERM');
+      await dev.stop();
       await health.close();
     }
-    expect(await exited, stderr.slice(-2000)).toBe(0);
-    expect(stderr).toContain('"msg":"operator stopped"');
+    expect(await dev.exited, dev.stderr.slice(-2000)).toBe(0);
+    expect(dev.stderr).toContain('"msg":"operator stopped"');
   }, 60_000);
 });

@@ -29,6 +29,11 @@ describe('layer boundaries are lint errors', () => {
     });
   }
 
+  it('rejects src/ importing tests/ (a fake used by dev belongs in src/)', async () => {
+    const messages = await lint('src/devcluster/lint-fixture.ts', "import { startFakeChecker } from '../../tests/support/fakes/fake-checker.ts';\nexport const f = startFakeChecker;\n");
+    expect(messages).toContainEqual({ ruleId: 'import-x/no-restricted-paths', message: expect.stringMatching(/src\/ must not import tests\//) as unknown as string });
+  });
+
   it('rejects process.env outside src/config/', async () => {
     const messages = await lint('src/observability/lint-fixture.ts', "export const level = process.env['LOG_LEVEL'];\n");
     expect(messages.map((m) => m.ruleId)).toContain('no-restricted-properties');

@@ -1,7 +1,8 @@
 // The Deploy resource as the controller reads it: its API descriptor, its object type, its spec checked against the schema.
 import { deploySpecSchema, type DeploySpec, type DeployStatus } from '../../api/deploy.ts';
-import { fieldErrorsFromZod, formatFieldError } from '../../api/field-error.ts';
+import { formatFieldError } from '../../api/field-error.ts';
 import { API_GROUP, API_VERSION, DEPLOY_NAMES, GROUP_VERSION } from '../../api/group-version.ts';
+import { parseSpec } from '../../api/parse-spec.ts';
 import type { KubeObject } from '../../kube/kube-object.ts';
 import type { ResourceDescriptor } from '../../kube/resource-descriptor.ts';
 import { TerminalError } from '../../runtime/reconciler.ts';
@@ -20,8 +21,7 @@ export type DeployObject = KubeObject & { readonly spec?: unknown; readonly stat
  * rejects such specs; this only happens against a cluster whose CRD is older than the operator.
  */
 export function deploySpecOf(object: DeployObject): DeploySpec {
-  const parsed = deploySpecSchema.safeParse(object.spec);
-  if (parsed.success) return parsed.data;
-  const problems = fieldErrorsFromZod(parsed.error.issues).map((error) => formatFieldError({ ...error, field: `spec${error.field === '' ? '' : `.${error.field}`}` }));
-  throw new TerminalError(`invalid spec: ${problems.join('; ')}`, { reason: INVALID_SPEC });
+  const parsed = parseSpec(deploySpecSchema, object.spec);
+  if (parsed.success) return parsed.spec;
+  throw new TerminalError(`invalid spec: ${parsed.errors.map(formatFieldError).join('; ')}`, { reason: INVALID_SPEC });
 }

@@ -1,6 +1,7 @@
 // The Sweep resource as the controller reads it: its API descriptor, its object type, its spec checked against the schema.
-import { fieldErrorsFromZod, formatFieldError } from '../../api/field-error.ts';
+import { formatFieldError } from '../../api/field-error.ts';
 import { API_GROUP, API_VERSION, GROUP_VERSION, SWEEP_NAMES } from '../../api/group-version.ts';
+import { parseSpec } from '../../api/parse-spec.ts';
 import { sweepSpecSchema, type SweepSpec, type SweepStatus } from '../../api/sweep.ts';
 import type { KubeObject } from '../../kube/kube-object.ts';
 import type { ResourceDescriptor } from '../../kube/resource-descriptor.ts';
@@ -23,12 +24,9 @@ export type SweepObject = KubeObject & { readonly spec?: unknown; readonly statu
  * schedule the CRD's pattern lets through and cron-parser refuses.
  */
 export function sweepSpecOf(object: SweepObject): { readonly spec: SweepSpec; readonly schedule: SweepSchedule | undefined } {
-  const parsed = sweepSpecSchema.safeParse(object.spec);
-  if (!parsed.success) {
-    const problems = fieldErrorsFromZod(parsed.error.issues).map((error) => formatFieldError({ ...error, field: `spec${error.field === '' ? '' : `.${error.field}`}` }));
-    throw new TerminalError(`invalid spec: ${problems.join('; ')}`, { reason: INVALID_SPEC });
-  }
-  const spec = parsed.data;
+  const parsed = parseSpec(sweepSpecSchema, object.spec);
+  if (!parsed.success) throw new TerminalError(`invalid spec: ${parsed.errors.map(formatFieldError).join('; ')}`, { reason: INVALID_SPEC });
+  const spec = parsed.spec;
   try {
     return { spec, schedule: spec.schedule === undefined ? undefined : SweepSchedule.parse(spec.schedule) };
   } catch (error) {

@@ -145,4 +145,21 @@ describe('a Sweep of Jobs against the API server', () => {
     expect([...deletions.values()]).toEqual([2, 2]);
     expect(watch.created).toHaveLength(4);
   }, 90_000);
+
+  it('a Job still running at its deadline (the check\'s timeoutSeconds) ends DeadlineExceeded and its unit is errored', async () => {
+    operator = await startSweepOperator(cluster.kubeconfigPath, cluster.namespace);
+    // Nobody finishes these Jobs: the Job controller (the simulator on the devcluster) stops them at activeDeadlineSeconds.
+    await createSweep(cluster, 'overdue', {
+      repositories: [{ name: 'slow', url: 'https://github.com/acme/slow' }],
+      checks: [{ ...jobCheck('soak', 'hold'), timeoutSeconds: 1 }, jobCheck('lint', 'succeed')],
+      concurrency: 2,
+    });
+    const done = await waitForSweep(cluster, 'overdue', finished, 60_000);
+    const [soak, lint] = done.status?.results ?? [];
+    expect(soak).toMatchObject({ check: 'soak', state: 'Errored', attempts: 1, message: expect.stringMatching(/timed out/) as unknown });
+    expect(lint).toMatchObject({ check: 'lint', state: 'Passed' });
+    expect(done.status?.summary).toEqual({ passed: 1, failed: 0, errored: 1, skipped: 0 });
+    const job = await cluster.request('GET', `${JOBS_PATH(cluster.namespace)}/${soak?.jobName ?? ''}`);
+    expect(job.json<{ status: { conditions: { type: string; reason: string }[] } }>().status.conditions.find((c) => c.type === 'Failed')?.reason).toBe('DeadlineExceeded');
+  }, 90_000);
 });
