@@ -7,6 +7,8 @@ export interface CliProcess {
   readonly stderr: string;
   /** Resolves with the exit code (null when a signal ended it). */
   readonly exited: Promise<number | null>;
+  /** The signal that ended the process, if one did. */
+  readonly exitSignal: NodeJS.Signals | null;
   /** Resolves with the first match of `pattern` in stdout; rejects when the process exits first or after `timeoutMs`. */
   waitForOutput(pattern: RegExp, timeoutMs?: number): Promise<RegExpExecArray>;
   /** Sends `signal` (SIGTERM by default) and resolves with the exit code. */
@@ -29,6 +31,9 @@ export function startCli(args: readonly string[], options: { readonly cwd: strin
       return stderr;
     },
     exited,
+    get exitSignal() {
+      return child.signalCode;
+    },
     async waitForOutput(pattern, timeoutMs = 20_000) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
