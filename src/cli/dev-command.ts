@@ -155,6 +155,8 @@ export function devCommand(options: DevCommandOptions = {}): Command {
       const runnables: DevRunnable[] = [{ name: 'simulator', run: (_context, signal) => simulator.run(signal) }];
       if (options.operator !== undefined && parsed.values['no-operator'] !== true) runnables.push(options.operator);
       const controller = new AbortController();
+      // Listening before "kubeconfig:" is printed: whoever waits for that line may signal at once.
+      const stopRequested = (options.stopSignal ?? waitForProcessSignal)();
       let failed = false;
       const running = runnables.map((runnable) =>
         runnable.run(context, controller.signal).catch((error: unknown) => {
@@ -167,7 +169,7 @@ export function devCommand(options: DevCommandOptions = {}): Command {
       if (cluster.adminUrl !== undefined) io.stdout.write(`faults: ${cluster.adminUrl}/devcluster/faults\n`);
       if (demo !== undefined) io.stdout.write(`demo services: ${demo.url}\n`);
       logger.info({ server: cluster.url, kubeconfig: kubeconfigPath, components: runnables.map((r) => r.name), ...(demo === undefined ? {} : { demoServices: demo.url }) }, 'devcluster ready');
-      const stopped = await Promise.race([(options.stopSignal ?? waitForProcessSignal)(), new Promise<string>((done) => controller.signal.addEventListener('abort', () => done('failure'), { once: true }))]);
+      const stopped = await Promise.race([stopRequested, new Promise<string>((done) => controller.signal.addEventListener('abort', () => done('failure'), { once: true }))]);
       logger.info({ reason: stopped }, 'devcluster stopping');
       controller.abort();
       await Promise.all(running);
