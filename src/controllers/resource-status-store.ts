@@ -1,5 +1,7 @@
 // The workflow engine's status store over the runtime's status writer: each save is one /status patch of the run and the summary derived from it.
+import { isDeepStrictEqual } from 'node:util';
 import type { WorkflowStatus } from '../api/status.ts';
+import { ConflictError } from '../kube/errors.ts';
 import type { StatusMutation, StatusWriter, WithStatus } from '../runtime/status-writer.ts';
 import type { WorkflowSnapshot, WorkflowStatusStore, WorkflowUnit } from '../workflow/workflow-status-store.ts';
 
@@ -41,7 +43,11 @@ export function presentedWorkflow(workflow: WorkflowStatus): WorkflowStatus {
  * - each save is one merge patch of `/status` (none when nothing changed) built by `compose`, so the phase and
  *   conditions are always those of the steps written with them;
  * - saves chain: each uses the `resourceVersion` the previous one returned; a conflict re-reads the object and
- *   applies `compose` again (the runtime's status writer);
+ *   applies `compose` again (the runtime's status writer) only when the status read again is the one this
+ *   reconcile started from or last wrote: the conflict came from metadata or spec. A status someone else
+ *   changed meanwhile (a reconcile that began from a stale cache, a former leader still finishing) fails the
+ *   save with a 409 instead, since the snapshot being written was computed without that change and would undo
+ *   it; the reconcile is then retried from what the server holds;
  * - `beforeSave` completes before the write; when it rejects nothing is written and the save rejects.
  *
  * Assumptions: one reconcile of the object at a time (the work queue's guarantee), and the engine's own
@@ -88,6 +94,18 @@ export class ResourceStatusStore<T extends WithStatus<S>, S> implements Workflow
 
   async #write(mutate: StatusMutation<S>): Promise<void> {
     const { writer, signal } = this.#options;
-    this.#object = await writer.update(this.#object, mutate, signal === undefined ? {} : { signal });
+    const known = this.#object.status;
+    const object = this.#object;
+    this.#object = await writer.update(
+      object,
+      (current) => {
+        if (!isDeepStrictEqual(current, known)) {
+          const name = `${object.metadata.namespace ?? ''}/${object.metadata.name ?? ''}`;
+          throw new ConflictError(409, 'Conflict', `the status of ${name} was changed by another writer since this reconcile read it; the reconcile starts again from the server's copy`);
+        }
+        return mutate(current);
+      },
+      signal === undefined ? {} : { signal },
+    );
   }
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { WorkflowStatus } from '../../src/api/status.ts';
 import { presentedWorkflow, ResourceStatusStore } from '../../src/controllers/resource-status-store.ts';
+import { isConflict } from '../../src/kube/errors.ts';
 import type { KubeObject } from '../../src/kube/kube-object.ts';
 import { ManualClock, systemClock } from '../../src/resilience/clock.ts';
 import { StatusWriter } from '../../src/runtime/status-writer.ts';
@@ -50,13 +51,31 @@ describe('ResourceStatusStore', () => {
     expect(store.lastSnapshot?.workflow.steps[0]?.state).toBe('Succeeded');
   });
 
-  it('composes again from the re-read status after a conflict, so a concurrent change is kept', async () => {
+  it('composes again after a conflict that came from metadata or spec, the status being the one it read', async () => {
     const { client, store } = setUp();
     const current = client.objects.get('prod/api') as Thing;
-    client.put({ ...current, status: { note: 'written by someone else' } } as Thing);
+    client.put({ ...current, metadata: { ...current.metadata, annotations: { 'operator.blackroad.io/approved-by': 'alice' } } } as Thing);
     await store.save(snapshot('Running'));
     const stored = client.objects.get('prod/api') as Thing;
-    expect(stored.status).toMatchObject({ note: 'written by someone else', workflow: { id: 'uid-1/1' } });
+    expect(client.patches).toHaveLength(2);
+    expect(stored.status).toMatchObject({ workflow: { id: 'uid-1/1', steps: [{ state: 'Running' }] } });
+    expect(stored.metadata.annotations).toEqual({ 'operator.blackroad.io/approved-by': 'alice' });
+  });
+
+  it('refuses to write over a status another writer changed since it was read: the save fails with a 409', async () => {
+    const { client, store } = setUp();
+    const current = client.objects.get('prod/api') as Thing;
+    // Another reconcile (a stale cache's, a former leader's) got further with the run meanwhile.
+    client.put({ ...current, status: { observedGeneration: 1, workflow: snapshot('Succeeded').workflow } } as Thing);
+    const failure = await store.save(snapshot('Running')).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(isConflict(failure)).toBe(true);
+    expect((failure as Error).message).toMatch(/changed by another writer/);
+    const stored = client.objects.get('prod/api') as Thing;
+    expect(stored.status?.workflow?.steps[0]?.state).toBe('Succeeded');
+    expect(store.lastSnapshot).toBeUndefined();
   });
 
   it('writes nothing when beforeSave rejects, and hands it the previous and the next snapshot', async () => {
