@@ -6,6 +6,7 @@ import type { CheckRunner } from '../../providers/checks/check-runner.ts';
 import { HttpCheckRunner } from '../../providers/checks/http-check-runner.ts';
 import { checkJobName } from '../../providers/checks/job-check-manifest.ts';
 import { JobCheckRunner } from '../../providers/checks/job-check-runner.ts';
+import { SecretReads } from '../../providers/secret-reader.ts';
 import { Action, findTerminalError, type ReconcileContext, type Reconciler } from '../../runtime/reconciler.ts';
 import type { RunResult } from '../../workflow/workflow-engine.ts';
 import type { WorkflowStatusStore } from '../../workflow/workflow-status-store.ts';
@@ -212,7 +213,14 @@ export class SweepReconciler implements Reconciler<SweepObject> {
         announce(before);
       },
     };
-    const input: SweepRunInput = { sweep: { name, namespace, uid: resource.uid }, spec, run, units, startChecksUntilMs: clock.now() + (this.#options.tuning?.passBudgetMs ?? DEFAULT_PASS_BUDGET_MS) };
+    const input: SweepRunInput = {
+      sweep: { name, namespace, uid: resource.uid },
+      spec,
+      run,
+      units,
+      startChecksUntilMs: clock.now() + (this.#options.tuning?.passBudgetMs ?? DEFAULT_PASS_BUDGET_MS),
+      secrets: new SecretReads(this.#context.secrets),
+    };
     const workflow = sweepWorkflow(spec, { runners: this.#runners, clock, ...(this.#options.tuning?.jobPollMs === undefined ? {} : { jobPollMs: this.#options.tuning.jobPollMs }) });
     const result = await engine.run(workflow, { resource, run: run.label, input, persisted, store: saving, retry: spec.retryPolicy === 'critical' ? retry.critical : retry.default, signal: context.signal });
     if (result.state !== 'running' && store.lastSnapshot !== undefined) {
