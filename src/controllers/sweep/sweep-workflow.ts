@@ -4,11 +4,13 @@ import type { CheckHandle, CheckObservation, CheckRunner, CheckUnit, SweepRef } 
 import type { Clock } from '../../resilience/clock.ts';
 import { isInvalidSpec, InvalidSpecError } from '../../providers/provider-error.ts';
 import type { SecretRef, SecretSource } from '../../providers/secret-reader.ts';
+import { classifyFailure } from '../../resilience/classify-failure.ts';
 import { isIdempotencyHeld } from '../../resilience/idempotency-store.ts';
 import { done, fanOut, step, wait, type SideEffectOptions, type StepContext, type StepOutcome } from '../../workflow/step.ts';
 import { defineWorkflow, type Workflow } from '../../workflow/workflow.ts';
+import { blockingReason } from '../provider-failure.ts';
 import type { SweepRun } from './sweep-run.ts';
-import { CHECKS_STEP, DEFERRED_TO_NEXT_PASS, HELD_WHILE_SUSPENDED, VALIDATE_STEP, type UnitVerdict } from './sweep-status.ts';
+import { CHECKS_STEP, DEFERRED_TO_NEXT_PASS, HELD_WHILE_SUSPENDED, VALIDATE_STEP, WAITING_FOR_DEPENDENCY, type UnitVerdict } from './sweep-status.ts';
 import type { SweepUnit } from './sweep-units.ts';
 
 export const SWEEP_WORKFLOW = 'sweep';
@@ -98,6 +100,17 @@ async function validateSecrets(ctx: StepContext<SweepRunInput>): Promise<StepOut
   return done(undefined, 'Every Secret key the http checks sign with exists');
 }
 
+/**
+ * The wait of a unit whose check could not start because a dependency is out (the checker's breaker is open,
+ * the idempotency store unreachable): until the breaker half-opens, using no attempt, with a message the status
+ * reads as `DependencyUnavailable`. Undefined for any other failure.
+ */
+function dependencyWait(error: unknown): StepOutcome | undefined {
+  if (blockingReason(error) === undefined) return undefined;
+  const retryAfterMs = classifyFailure(error).retryAfterMs ?? 0;
+  return wait(Math.max(1, retryAfterMs), `${WAITING_FOR_DEPENDENCY}${error instanceof Error ? error.message : String(error)}`);
+}
+
 function callTimeoutMs(unit: SweepUnit): number {
   return unit.check.runner === 'http' ? unit.check.timeoutSeconds * 1000 + HTTP_CALL_SLACK_MS : JOB_CALL_TIMEOUT_MS;
 }
@@ -150,7 +163,14 @@ export function sweepWorkflow(spec: SweepSpec, options: SweepWorkflowOptions): W
   const runUnit = async (ctx: StepContext<SweepRunInput>, unit: SweepUnit): Promise<StepOutcome> => {
     const held = await heldBack(ctx, unit);
     if (held !== undefined) return held;
-    const first = await start(ctx, unit, 'start');
+    let first: CheckHandle;
+    try {
+      first = await start(ctx, unit, 'start');
+    } catch (error) {
+      const blocked = dependencyWait(error);
+      if (blocked !== undefined) return blocked;
+      throw error;
+    }
     if (first.runner === 'http') {
       const verdict = await observe(ctx, unit, first);
       return done({ verdict: verdict.state === 'passed' ? 'passed' : verdict.state === 'failed' ? 'failed' : 'errored', ...(verdict.durationMs === undefined ? {} : { durationMs: verdict.durationMs }) } satisfies UnitVerdict, verdict.message);
