@@ -42,6 +42,11 @@ export interface SweepRunInput {
   readonly startChecksUntilMs: number;
   /** The Secrets of this reconcile: the validate step and every unit read each key once through it. */
   readonly secrets: SecretSource;
+  /**
+   * Whether the Sweep is suspended now: its spec, or a newer generation seen during this reconcile (http checks
+   * hold a reconcile for seconds; a suspension must stop it starting units, not wait for the next one).
+   */
+  readonly suspended: () => boolean;
 }
 
 export interface SweepWorkflowOptions {
@@ -153,7 +158,7 @@ export function sweepWorkflow(spec: SweepSpec, options: SweepWorkflowOptions): W
 
   /** A unit whose check has not started, and must not start now. */
   const heldBack = async (ctx: StepContext<SweepRunInput>, unit: SweepUnit): Promise<StepOutcome | undefined> => {
-    const suspended = ctx.input.spec.suspend;
+    const suspended = ctx.input.suspended();
     const pastBudget = unit.check.runner === 'http' && options.clock.now() >= ctx.input.startChecksUntilMs;
     if (!suspended && !pastBudget) return undefined;
     if ((await ctx.recordedResult(CHECKS_STEP, 'start', unit.id)) !== undefined) return undefined;

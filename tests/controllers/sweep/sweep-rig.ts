@@ -140,7 +140,7 @@ export class SweepRig {
             const job = unit === undefined ? undefined : this.jobs.jobs.get(jobNameOf(unit) ?? '');
             return job === undefined || this.jobs.outcomeOf(job) !== undefined;
           });
-    const input: SweepRunInput = { sweep: SWEEP, spec, run, units, startChecksUntilMs: options.startChecksUntilMs ?? Number.POSITIVE_INFINITY, secrets: new SecretReads(this.#options.secrets ?? NO_SECRETS) };
+    const input: SweepRunInput = { sweep: SWEEP, spec, run, units, startChecksUntilMs: options.startChecksUntilMs ?? Number.POSITIVE_INFINITY, secrets: new SecretReads(this.#options.secrets ?? NO_SECRETS), suspended: () => spec.suspend };
     return engineFor(this.world, this.#options.owner ?? 'process-1', { events }).run(sweepWorkflow(spec, { runners, clock, jobPollMs: 30_000 }), {
       resource: { apiVersion: 'operator.blackroad.io/v1alpha1', kind: 'Sweep', namespace: SWEEP.namespace, name: SWEEP.name, uid: SWEEP.uid, generation: run.generation },
       run: run.label,

@@ -3,7 +3,7 @@ import type { SweepStatus } from '../../../src/api/sweep.ts';
 import type { ClusterHarness } from '../../support/cluster.ts';
 import { startFakeChecker, type FakeChecker } from '../../support/fakes/fake-checker.ts';
 import { startSweepOperator, SWEEP_TEST_TUNING, type SweepOperator } from './sweep-operator.ts';
-import { createSweep, finished, startSweepCluster, waitForSweep } from './sweep-suite.ts';
+import { createCheckerSecret, createSweep, finished, startSweepCluster, waitForSweep } from './sweep-suite.ts';
 
 const HMAC_KEY = 'sweep-breaker-suite-9d27e1';
 const HALF_OPEN_MS = 1_500;
@@ -17,10 +17,7 @@ let operator: SweepOperator;
 
 beforeAll(async () => {
   ({ cluster, stop: stopCluster } = await startSweepCluster('sweep-breaker'));
-  const secret = await cluster.request('POST', `/api/v1/namespaces/${cluster.namespace}/secrets`, {
-    body: { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'checker' }, stringData: { hmac: HMAC_KEY } },
-  });
-  if (secret.status !== 201) throw new Error(`creating the Secret: ${secret.status} ${secret.text}`);
+  await createCheckerSecret(cluster, HMAC_KEY);
   checker = await startFakeChecker({ key: HMAC_KEY });
   operator = await startSweepOperator(cluster.kubeconfigPath, cluster.namespace, { tuning: { ...SWEEP_TEST_TUNING, breakers: { consecutiveFailures: 3, halfOpenAfterMs: HALF_OPEN_MS } } });
 });

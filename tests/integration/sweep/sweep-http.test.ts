@@ -3,7 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ClusterHarness } from '../../support/cluster.ts';
 import { startFakeChecker, type FakeChecker } from '../../support/fakes/fake-checker.ts';
 import { startSweepOperator, type SweepOperator } from './sweep-operator.ts';
-import { createSweep, finished, readSweep, startSweepCluster, waitForSweep } from './sweep-suite.ts';
+import { createCheckerSecret, createSweep, finished, readSweep, startSweepCluster, waitForSweep } from './sweep-suite.ts';
 
 const HMAC_KEY = 'sweep-http-suite-4c1e9a';
 
@@ -14,10 +14,7 @@ let operator: SweepOperator | undefined;
 
 beforeAll(async () => {
   ({ cluster, stop: stopCluster } = await startSweepCluster('sweep-http'));
-  const secret = await cluster.request('POST', `/api/v1/namespaces/${cluster.namespace}/secrets`, {
-    body: { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'checker' }, stringData: { hmac: HMAC_KEY } },
-  });
-  if (secret.status !== 201) throw new Error(`creating the Secret: ${secret.status} ${secret.text}`);
+  await createCheckerSecret(cluster, HMAC_KEY);
 });
 afterEach(async () => {
   await operator?.stop();
