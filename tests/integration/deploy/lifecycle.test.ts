@@ -197,6 +197,27 @@ describe('a new generation while a run is in flight', () => {
   });
 });
 
+describe('a rollout that does not finish in time', () => {
+  it('fails verify at healthCheck.timeoutSeconds with RolloutDeadlineExceeded and rolls back once', async () => {
+    hook.pollsToFinish = 1_000;
+    try {
+      const created = await suite.applyDeploy('stuck', webhook('6.0.0', { healthCheck: { url: `${hook.url}/never-probed`, intervalSeconds: 1, timeoutSeconds: 2 } }));
+      // The hook's rollout is still pending when verification runs out of time: the rollback starts.
+      const rolling = await suite.waitForDeploy('stuck', (deploy) => deploy.status?.rollback !== undefined, 15_000);
+      expect(rolling.status?.rollback).toMatchObject({ reason: 'RolloutDeadlineExceeded', message: expect.stringMatching(/^The rollout did not finish within 2 s/) as unknown });
+      hook.pollsToFinish = 1;
+      const done = await suite.waitForDeploy('stuck', isPhase('RolledBack'), 15_000);
+      expect(done.status?.rollback).toMatchObject({ state: 'Succeeded', reason: 'RolloutDeadlineExceeded' });
+      expect(condition(done, 'Stalled')).toMatchObject({ status: 'True', reason: 'RolledBack' });
+      expect(stepOf(done, 'verify')?.state).toBe('Failed');
+      expect(hook.deliveries(deployKey(created))).toBe(1);
+      expect(operationsOf('stuck')).toEqual(['deploy 6.0.0', 'rollback 6.0.0']);
+    } finally {
+      hook.pollsToFinish = 1;
+    }
+  });
+});
+
 describe('bad input', () => {
   const invalid: [string, Record<string, unknown>][] = [
     ['two providers', { service: 'x', version: '1', provider: { kubernetes: { deployment: 'x', container: 'x', image: 'x:1' }, webhook: { url: 'https://hook.example/x', secretRef: { name: 's', key: 'k' } } } }],
