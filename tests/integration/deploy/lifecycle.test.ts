@@ -89,7 +89,7 @@ describe('the approval gate', () => {
     const done = await suite.waitForDeploy('approved-once', isPhase('Succeeded'), 10_000);
     expect(done.status?.approval).toMatchObject({ required: true, approvedBy: 'bob@example.com' });
     expect(done.metadata.annotations?.['operator.blackroad.io/approved-by']).toBeUndefined();
-    expect(hook.deliveries(keyOf(uidOf(created), 1))).toBe(1);
+    expect(hook.deliveries(deployKey(created))).toBe(1);
   });
 });
 
