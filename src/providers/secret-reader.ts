@@ -21,6 +21,11 @@ export interface SecretReaderOptions {
   readonly mask: SecretMask;
 }
 
+/** Where a provider or runner reads a Secret key: the {@link SecretReader} itself, or {@link SecretReads} of one reconcile. */
+export interface SecretSource {
+  read(namespace: string, ref: SecretRef, signal?: AbortSignal): Promise<string>;
+}
+
 /**
  * Reads Secret values for providers and runners.
  *
@@ -30,7 +35,7 @@ export interface SecretReaderOptions {
  * (`InvalidSpec`); other API errors pass through as their `kube/errors.ts` classes. Nothing is cached, so
  * a rotated Secret is used on the next read.
  */
-export class SecretReader {
+export class SecretReader implements SecretSource {
   readonly #kube: Pick<KubeClient, 'get'>;
   readonly #mask: SecretMask;
 
@@ -60,5 +65,29 @@ export class SecretReader {
     const present = keys.length === 0 ? 'it has no keys' : `its keys are ${keys.map((key) => `"${key}"`).join(', ')}`;
     const problem = encoded === undefined ? 'has no key' : 'has an empty value under';
     throw new SecretKeyNotFoundError('secrets', `Secret ${namespace}/${ref.name} ${problem} "${ref.key}" (${present})`);
+  }
+}
+
+/**
+ * The Secrets one reconcile reads: each key of each Secret is asked of the {@link SecretReader} once, however
+ * many units use it, and the next reconcile reads afresh (a rotated Secret is used from then on). A failed read
+ * is not kept: the next caller asks again.
+ */
+export class SecretReads implements SecretSource {
+  readonly #reader: SecretSource;
+  readonly #reads = new Map<string, Promise<string>>();
+
+  constructor(reader: SecretSource) {
+    this.#reader = reader;
+  }
+
+  read(namespace: string, ref: SecretRef, signal?: AbortSignal): Promise<string> {
+    const id = JSON.stringify([namespace, ref.name, ref.key]);
+    const known = this.#reads.get(id);
+    if (known !== undefined) return known;
+    const reading = this.#reader.read(namespace, ref, signal);
+    this.#reads.set(id, reading);
+    reading.catch(() => this.#reads.delete(id));
+    return reading;
   }
 }

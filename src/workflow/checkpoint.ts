@@ -21,18 +21,32 @@ export class Checkpoint {
     this.#read = read;
   }
 
-  async save(): Promise<void> {
-    const target = ++this.#wanted;
-    while (this.#durable < target) {
+  /** Makes the current state durable: {@link mark}, then {@link flush}. */
+  save(): Promise<void> {
+    return this.flush(this.mark());
+  }
+
+  /**
+   * Notes that the state changed; the version returned is durable once {@link flush} of it resolves. Changes made
+   * between the mark and the flush (synchronously, before the write starts) are written with it.
+   */
+  mark(): number {
+    this.#wanted += 1;
+    return this.#wanted;
+  }
+
+  /** Resolves once a snapshot at least as new as `version` is durable, writing one if none in flight covers it. */
+  async flush(version: number): Promise<void> {
+    while (this.#durable < version) {
       if (this.#inFlight !== undefined) {
         await this.#inFlight;
         continue;
       }
-      const version = this.#wanted;
+      const writing = this.#wanted;
       this.#inFlight = this.#store
         .save(structuredClone(this.#read()))
         .then(() => {
-          this.#durable = Math.max(this.#durable, version);
+          this.#durable = Math.max(this.#durable, writing);
         })
         .finally(() => {
           this.#inFlight = undefined;

@@ -86,22 +86,31 @@ export class FanOutPass<Input> {
     return this.#units.find((unit) => !visited.has(unit.id) && !records.has(unit.id));
   }
 
-  /** Advances every due unit once, concurrently, starting new ones as slots free up. */
+  /**
+   * Advances every due unit once, concurrently, starting new ones as slots free up. A slot is free as soon as a
+   * unit's outcome is recorded (`settled`), before that outcome is saved: the next unit is started then, so its
+   * start (saved before it runs) and the outcome go in one status write instead of two in a row.
+   */
   async #runUnits(): Promise<void> {
     const { records } = this.#deps;
     const visited = new Set<string>();
     const inFlight = new Map<string, Promise<void>>();
     let failure: { error: unknown } | undefined;
-    for (;;) {
+    const noteFailure = (unit: FanOutUnit): void => {
+      if (this.#definition.failFast === true && this.#isFailed(records.get(unit.id))) this.#stopping = true;
+    };
+    const fill = (): void => {
       for (let unit = this.#next(visited); unit !== undefined && failure === undefined; unit = this.#next(visited)) {
         const current = unit;
         visited.add(current.id);
         if (!records.has(current.id)) records.set(current.id, { state: 'Pending', attempts: 0 });
+        const settled = (): void => {
+          noteFailure(current);
+          fill();
+        };
         const running = this.#deps
-          .advance(this.#unitTarget(current))
-          .then(() => {
-            if (this.#definition.failFast === true && this.#isFailed(records.get(current.id))) this.#stopping = true;
-          })
+          .advance(this.#unitTarget(current, settled))
+          .then(() => noteFailure(current))
           .catch((error: unknown) => {
             // A failed save or a cancelled reconcile: start no more units, let those in flight settle, then
             // report it. In-flight units are not cut short: a call already sent would otherwise end without
@@ -112,6 +121,9 @@ export class FanOutPass<Input> {
           .finally(() => inFlight.delete(current.id));
         inFlight.set(current.id, running);
       }
+    };
+    for (;;) {
+      fill();
       if (inFlight.size === 0) break;
       await Promise.race(inFlight.values());
     }
@@ -146,7 +158,7 @@ export class FanOutPass<Input> {
     return { kind: 'finished', state: succeeded ? 'Succeeded' : 'Failed', message };
   }
 
-  #unitTarget(unit: FanOutUnit): ProgressTarget<Input> {
+  #unitTarget(unit: FanOutUnit, settled: () => void): ProgressTarget<Input> {
     const definition = this.#definition;
     const { records } = this.#deps;
     const retry = definition.retry ?? this.#deps.defaultRetry;
@@ -159,6 +171,7 @@ export class FanOutPass<Input> {
       run: (context) => definition.run(context, unit),
       get: () => records.get(unit.id) as StepProgress,
       set: (progress) => records.set(unit.id, progress),
+      settled,
     };
   }
 

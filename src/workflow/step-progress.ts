@@ -33,6 +33,11 @@ export interface ProgressTarget<Input> {
   run(context: StepContext<Input>): Promise<StepOutcome>;
   get(): StepProgress;
   set(progress: StepProgress): void;
+  /**
+   * Called once an attempt's outcome is in the record and before it is saved: a fan-out frees the unit's slot
+   * here and starts the next unit, whose start is then saved in the same write as this outcome.
+   */
+  settled?(): void;
 }
 
 /** States a step or unit never leaves within a run. */

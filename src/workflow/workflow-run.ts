@@ -218,7 +218,10 @@ export class WorkflowRun<Input> {
     const { progress, label } = this.#interpret(target, attempt, outcome);
     target.set(progress);
     this.#services.metrics?.stepRan(this.#workflow.name, target.step, label, (this.#services.clock.now() - ranFromMs) / 1000);
-    await this.#checkpoint.save();
+    const outcomeVersion = this.#checkpoint.mark();
+    // A fan-out starts the unit that takes this one's slot now, so that one write saves both.
+    target.settled?.();
+    await this.#checkpoint.flush(outcomeVersion);
 
     this.#services.logger?.debug({ workflow: this.#workflow.name, correlationId: this.#id, step: target.step, unit: target.unit, attempt, state: progress.state }, 'workflow step ran');
     const durationMs = this.#sinceMs(progress.startedAt);

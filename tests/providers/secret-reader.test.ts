@@ -3,11 +3,40 @@ import { builtinResources, KubeClient, type KubeObject } from '../../src/kube/cl
 import { isForbidden } from '../../src/kube/errors.ts';
 import { REDACTED, redactString, SecretMask } from '../../src/observability/redact.ts';
 import { isInvalidSpec, isSecretKeyNotFound, isSecretNotFound, type ProviderError } from '../../src/providers/provider-error.ts';
-import { SecretReader } from '../../src/providers/secret-reader.ts';
+import { SecretReader, SecretReads } from '../../src/providers/secret-reader.ts';
 import { startCluster, type ClusterHarness } from '../support/cluster.ts';
 import { rejectionOf, startSecretsApi, type SecretsApi } from './provider-fixtures.ts';
 
 const CANARY = 'canary-secret-4b1f9e2a7c';
+
+describe('SecretReads (the Secrets of one reconcile)', () => {
+  let api: SecretsApi;
+  beforeEach(async () => {
+    api = await startSecretsApi();
+  });
+  afterEach(async () => {
+    await api.close();
+  });
+
+  it('asks the API server once per Secret key, even for callers at the same time; a new one reads afresh', async () => {
+    api.put('prod', 'hook', { hmac: 'first-key-value' });
+    const reads = new SecretReads(api.secrets);
+    const values = await Promise.all([1, 2, 3].map(() => reads.read('prod', { name: 'hook', key: 'hmac' })));
+    expect(values).toEqual(['first-key-value', 'first-key-value', 'first-key-value']);
+    expect(api.reads).toBe(1);
+    api.put('prod', 'hook', { hmac: 'rotated-key-value' });
+    await expect(new SecretReads(api.secrets).read('prod', { name: 'hook', key: 'hmac' })).resolves.toBe('rotated-key-value');
+    expect(api.reads).toBe(2);
+  });
+
+  it('does not keep a failed read: the next caller asks again', async () => {
+    const reads = new SecretReads(api.secrets);
+    expect(isSecretNotFound(await rejectionOf(reads.read('prod', { name: 'hook', key: 'hmac' })))).toBe(true);
+    api.put('prod', 'hook', { hmac: 'created-since' });
+    await expect(reads.read('prod', { name: 'hook', key: 'hmac' })).resolves.toBe('created-since');
+    expect(api.reads).toBe(2);
+  });
+});
 
 describe('SecretReader', () => {
   let api: SecretsApi;

@@ -49,6 +49,36 @@ describe('fan-out groups', () => {
     expect(w.status.latest?.workflow.steps[0]).toMatchObject({ name: 'checks', state: 'Succeeded', message: '10 of 10 units succeeded' });
   });
 
+  it('saves a finished unit and the start of the unit taking its slot in one write, the start before that unit runs', async () => {
+    const w = world();
+    const unitStates = (snapshot: { units: Record<string, readonly { id: string; state: string }[]> }) => new Map((snapshot.units['checks'] ?? []).map((unit) => [unit.id, unit.state]));
+    const seenByRunningUnit: (string | undefined)[] = [];
+    const workflow = defineWorkflow<SweepInput>('sweep', [
+      fanOut<SweepInput, Check>({
+        name: 'checks',
+        concurrency: 1,
+        units: (input) => input.checks,
+        run: async (_ctx, unit) => {
+          // What the store holds when the unit runs: its own start is durable already.
+          seenByRunningUnit.push(w.status.latest === undefined ? undefined : unitStates(w.status.latest).get(unit.id));
+          await flush();
+          return done({ repo: unit.repo });
+        },
+      }),
+    ]);
+    const results = await drive(engineFor(w), workflow, w, { checks: checks(4) });
+    expect(results.map((r) => r.state)).toEqual(['succeeded']);
+    expect(seenByRunningUnit).toEqual(['Running', 'Running', 'Running', 'Running']);
+    const states = w.status.saved.map(unitStates);
+    for (let i = 1; i < 4; i += 1) {
+      // The first write that shows unit i-1 finished also shows unit i started: never a write in between.
+      const finished = states.find((unitsSaved) => unitsSaved.get(`repo-${i - 1}/lint`) === 'Succeeded');
+      expect(finished?.get(`repo-${i}/lint`)).toBe('Running');
+    }
+    // Started, then started-and-previous-finished three times, then the last one finished: 5 unit writes, not 8.
+    expect(states.filter((unitsSaved, index) => index === 0 || JSON.stringify([...unitsSaved]) !== JSON.stringify([...(states[index - 1] ?? [])])).filter((unitsSaved) => unitsSaved.size > 0)).toHaveLength(5);
+  });
+
   it('a waiting unit keeps its slot (its Job is still running); only unit records that started are persisted', async () => {
     const w = world();
     const startedPerReconcile: string[][] = [];

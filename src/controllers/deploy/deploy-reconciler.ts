@@ -15,7 +15,7 @@ import { idempotentCall } from '../../resilience/idempotent-call.ts';
 import { generationChanged } from '../../runtime/predicates.ts';
 import { Action, findTerminalError, type ReconcileContext, type Reconciler } from '../../runtime/reconciler.ts';
 import type { WorkflowSnapshot } from '../../workflow/workflow-status-store.ts';
-import { workflowRunId } from '../../workflow/workflow.ts';
+import { generationOfRunId } from '../../workflow/workflow.ts';
 import type { RunResult } from '../../workflow/workflow-engine.ts';
 import { workflowResourceOf, type ControllerContext } from '../controller-context.ts';
 import { finishedNow, outcomeAction } from '../reconcile-outcome.ts';
@@ -26,6 +26,7 @@ import { suspendedState, withState, type ResourceState } from '../resource-state
 import { resourceRefOf } from '../workflow-event-relay.ts';
 import { auditTrail } from './deploy-audit.ts';
 import { DeployMetrics } from './deploy-metrics.ts';
+import { deployRunId, deployRunOf } from './deploy-run.ts';
 import { DEPLOY_KIND, DEPLOYS, deploySpecOf, type DeployObject } from './deploy-resource.ts';
 import { deployState, deployStatus, draftOf, providerName, STEP, UNKNOWN_VERSION } from './deploy-status.ts';
 import { DeployWorkflows, type DeployRun, type DeployTuning } from './deploy-workflow.ts';
@@ -47,6 +48,12 @@ export function deployPredicate(object: DeployObject, previous: DeployObject | u
   if (generationChanged(object, previous)) return true;
   const approver = approverOf(object);
   return approver !== undefined && approver !== approverOf(previous);
+}
+
+/** The generation of the run in status (a suspend toggle since then bumped `metadata.generation`, not the run's). */
+function runGenerationOf(object: DeployObject): number | undefined {
+  const generation = generationOfRunId(object.status?.workflow?.id ?? '');
+  return Number.isInteger(generation) ? generation : undefined;
 }
 
 /**
@@ -138,8 +145,10 @@ export class DeployReconciler implements Reconciler<DeployObject> {
       return Action.done();
     }
 
-    const resource = workflowResourceOf(object, DEPLOY_KIND);
-    const runId = workflowRunId(resource);
+    // A run belongs to the spec that started it: a generation that only toggled `suspend` carries on with it.
+    const identity = deployRunOf(object.metadata.uid ?? '', generation, spec, object.status?.workflow?.id);
+    const resource = { ...workflowResourceOf(object, DEPLOY_KIND), generation: identity.generation };
+    const runId = deployRunId(resource.uid, identity);
     const provider = this.#providers.get(providerName(spec));
     if (provider === undefined) throw new Error(`no ${providerName(spec)} provider is configured`);
     const draft = draftOf(object.status, runId, spec);
@@ -158,12 +167,16 @@ export class DeployReconciler implements Reconciler<DeployObject> {
     const run: DeployRun = { object, spec, target: { namespace: resource.namespace, name: resource.name, spec }, provider, draft, store, about: { resource: ref, correlationId: runId } };
     const result = await engine.run(this.#workflows.for(spec), {
       resource,
+      ...(identity.label === undefined ? {} : { run: identity.label }),
       input: run,
       persisted,
       store,
       retry: spec.retryPolicy === 'critical' ? retry.critical : retry.default,
       signal: context.signal,
     });
+    // A run that finished in an earlier reconcile saves nothing; a generation that only toggled suspend since then
+    // still needs its phase and conditions written (the status writer sends nothing when they are the same).
+    if (result.state !== 'running' && !finishedNow(persisted, result)) await store.refresh();
     const state = deployState(result.snapshot, draft, spec);
     if (finishedNow(persisted, result)) this.#announce(run, result, state, context.logger.child({ correlationId: runId }));
     if (result.snapshot.workflow.steps.some((entry) => entry.name === STEP.approve && entry.state === 'Succeeded')) {
@@ -263,7 +276,7 @@ export class DeployReconciler implements Reconciler<DeployObject> {
     try {
       const { result: ref } = await idempotentCall(
         // Keyed by the generation of the run being undone: the deletion itself bumps metadata.generation.
-        { store: idempotency, key: idempotencyKey({ uid: resource.uid, generation: object.status?.observedGeneration ?? resource.generation, step: 'delete', unit: STEP.rollback }), owner: `${identity}/${this.#owner}`, claimTtlMs: 5 * 60_000, breaker, signal: context.signal },
+        { store: idempotency, key: idempotencyKey({ uid: resource.uid, generation: runGenerationOf(object) ?? object.status?.observedGeneration ?? resource.generation, step: 'delete', unit: STEP.rollback }), owner: `${identity}/${this.#owner}`, claimTtlMs: 5 * 60_000, breaker, signal: context.signal },
         (key, signal) => provider.rollback({ target, previous, idempotencyKey: key, ...(current === undefined ? {} : { current }), ...(signal === undefined ? {} : { signal }) }),
       );
       if (ref !== undefined && ref !== null) {

@@ -57,7 +57,7 @@ export class SweepController implements ResourceController {
       name: this.name,
       for: sweeps,
       owns: [{ reflector: jobCache }],
-      reconciler: new SweepReconciler(this.#context, { ...this.#options, jobs, metrics: this.#metrics }),
+      reconciler: new SweepReconciler(this.#context, { ...this.#options, jobs, metrics: this.#metrics, sweeps: sweeps.store }),
       maxConcurrentReconciles: settings.workers,
       resyncPeriodMs: settings.resyncPeriodMs,
       reconcileTimeoutMs: SWEEP_RECONCILE_TIMEOUT_MS,

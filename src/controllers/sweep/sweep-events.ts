@@ -4,7 +4,7 @@ import type { DomainEvents } from '../../events/domain-events.ts';
 import type { ResourceRef } from '../../events/resource-ref.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { SweepMetrics, UnitResultLabel } from './sweep-metrics.ts';
-import { FINISHED_UNIT_STATES, tally, type SweepProgress, type SweepSummary } from './sweep-status.ts';
+import { CHECKS_STEP, FINISHED_UNIT_STATES, tally, type SweepProgress, type SweepSummary } from './sweep-status.ts';
 
 /** Progress events per run: one each time another tenth of the units has finished (every unit when fewer than ten). */
 const PROGRESS_STEPS = 10;
@@ -44,7 +44,8 @@ export function sweepChanges(previous: SweepStatus | undefined, next: SweepStatu
   const ended = workflow?.finishedAt !== undefined && !(sameRun && previous.workflow?.finishedAt !== undefined);
   if (ended) {
     const durationMs = Math.max(0, Date.parse(workflow.finishedAt ?? '') - Date.parse(workflow.startedAt ?? workflow.finishedAt ?? '')) || 0;
-    const stoppedEarly = summary.skipped > 0;
+    // failFast skipped units, or the run stopped before its checks (validate failed).
+    const stoppedEarly = summary.skipped > 0 || workflow.steps.some((step) => step.name !== CHECKS_STEP && step.state === 'Failed');
     const message = workflow.steps.find((step) => step.state === 'Failed')?.message ?? '';
     return { started, finishedUnits, progress: undefined, finished: { kind: stoppedEarly ? 'failed' : 'completed', durationMs, message } };
   }

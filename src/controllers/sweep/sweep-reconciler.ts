@@ -6,7 +6,9 @@ import type { CheckRunner } from '../../providers/checks/check-runner.ts';
 import { HttpCheckRunner } from '../../providers/checks/http-check-runner.ts';
 import { checkJobName } from '../../providers/checks/job-check-manifest.ts';
 import { JobCheckRunner } from '../../providers/checks/job-check-runner.ts';
+import { SecretReads } from '../../providers/secret-reader.ts';
 import { Action, findTerminalError, type ReconcileContext, type Reconciler } from '../../runtime/reconciler.ts';
+import type { Store } from '../../runtime/store.ts';
 import type { RunResult } from '../../workflow/workflow-engine.ts';
 import type { WorkflowStatusStore } from '../../workflow/workflow-status-store.ts';
 import { workflowResourceOf, type ControllerContext } from '../controller-context.ts';
@@ -38,6 +40,8 @@ export interface SweepReconcilerOptions {
   readonly tuning?: SweepTuning;
   /** The check runners by name; by default the job runner over {@link SweepJobs} and the http runner over the context. */
   readonly runners?: Readonly<Record<CheckRunnerName, CheckRunner>>;
+  /** The cache of Sweeps: a reconcile looks there for a suspension made while it runs. */
+  readonly sweeps?: Pick<Store<SweepObject>, 'get'>;
 }
 
 const DEFAULT_PASS_BUDGET_MS = 10_000;
@@ -205,22 +209,40 @@ export class SweepReconciler implements Reconciler<SweepObject> {
       const counted = tally(after.results ?? []);
       this.#announcer.announce(ref, after.workflow?.id ?? runWorkflowId(resource.uid, run), sweepChanges(before, after, shape), { ...counted.summary, ...counted.progress });
     };
+    let saved = false;
     const saving: WorkflowStatusStore = {
       save: async (snapshot) => {
         const before = store.object.status;
         await store.save(snapshot);
+        saved = true;
         announce(before);
       },
     };
-    const input: SweepRunInput = { sweep: { name, namespace, uid: resource.uid }, spec, run, units, startChecksUntilMs: clock.now() + (this.#options.tuning?.passBudgetMs ?? DEFAULT_PASS_BUDGET_MS) };
+    const input: SweepRunInput = {
+      sweep: { name, namespace, uid: resource.uid },
+      spec,
+      run,
+      units,
+      startChecksUntilMs: clock.now() + (this.#options.tuning?.passBudgetMs ?? DEFAULT_PASS_BUDGET_MS),
+      secrets: new SecretReads(this.#context.secrets),
+      suspended: () => spec.suspend || this.#suspendedSince(object),
+    };
     const workflow = sweepWorkflow(spec, { runners: this.#runners, clock, ...(this.#options.tuning?.jobPollMs === undefined ? {} : { jobPollMs: this.#options.tuning.jobPollMs }) });
     const result = await engine.run(workflow, { resource, run: run.label, input, persisted, store: saving, retry: spec.retryPolicy === 'critical' ? retry.critical : retry.default, signal: context.signal });
-    if (result.state !== 'running' && store.lastSnapshot !== undefined) {
-      // A finished run saves nothing more, but the schedule's next tick and the phase (suspend) may have moved.
+    if ((result.state !== 'running' || !saved) && store.lastSnapshot !== undefined) {
+      // A finished run saves nothing more, nor does one whose units all wait (on Jobs, or held while suspended),
+      // but the schedule's next tick and the phase (suspend) may have moved. Nothing is sent when they have not.
       await store.refresh();
       this.#remember(store.object);
     }
     return result;
+  }
+
+  /** Whether the cache shows a newer generation of the Sweep than `object` with `spec.suspend` set. */
+  #suspendedSince(object: SweepObject): boolean {
+    const cached = this.#options.sweeps?.get(objectKey(object));
+    if (cached === undefined || (cached.metadata.generation ?? 0) <= (object.metadata.generation ?? 0)) return false;
+    return (cached.spec as { suspend?: unknown } | undefined)?.suspend === true;
   }
 
   /** Deletion: the run stops where it is and its unfinished Jobs are deleted; finished ones go with the Sweep. */

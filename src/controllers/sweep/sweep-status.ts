@@ -2,10 +2,12 @@
 import { RESULT_MESSAGE_MAX_LENGTH, SWEEP_HISTORY_LIMIT, type SweepPhase, type SweepStatus, type UnitResult, type UnitState } from '../../api/sweep.ts';
 import type { WorkflowSnapshot, WorkflowUnit } from '../../workflow/workflow-status-store.ts';
 import { presentedWorkflow } from '../resource-status-store.ts';
-import { withState } from '../resource-state.ts';
+import { DEPENDENCY_UNAVAILABLE, INVALID_SPEC, withState } from '../resource-state.ts';
 import type { SweepRun } from './sweep-run.ts';
 import { unitId, type SweepUnit } from './sweep-units.ts';
 
+/** The step before any unit: the Secrets the http checks sign with exist. */
+export const VALIDATE_STEP = 'validate';
 /** The fan-out group of the Sweep workflow, whose units become `status.results`. */
 export const CHECKS_STEP = 'checks';
 
@@ -13,6 +15,9 @@ export const CHECKS_STEP = 'checks';
 export const HELD_WHILE_SUSPENDED = 'not started: the Sweep is suspended';
 /** The message of an http unit left for the next reconcile, so one reconcile never runs a whole sweep of checks. */
 export const DEFERRED_TO_NEXT_PASS = 'not started yet: this pass has run long enough; the next one starts it';
+
+/** How the message of a unit waiting for a dependency (an open breaker) starts: the Sweep is then `DependencyUnavailable`. */
+export const WAITING_FOR_DEPENDENCY = 'waiting for a dependency: ';
 
 /** How a unit ended, recorded by the engine as the unit's result. `errored`: no verdict (timeout, Job deleted twice). */
 export interface UnitVerdict {
@@ -210,7 +215,10 @@ function counted(summary: SweepSummary): string {
 /**
  * The phase of a Sweep: `Suspended` while `spec.suspend` is true (units in flight still finish);
  * `Pending` until a unit of the run starts, `Running` until the run finishes; then `Succeeded` when every
- * unit passed, else `Failed` (Stalled, reason `ChecksFailed`) until the next run starts.
+ * unit passed, else `Failed` (Stalled, reason `ChecksFailed`) until the next run starts. A run whose `validate`
+ * step failed started no unit: `Failed` (Stalled, reason `InvalidSpec`, the step's message). While a unit waits
+ * for a dependency that is out (its checker's breaker is open), the run is `Running` with reason
+ * `DependencyUnavailable`, as a Deploy says it.
  */
 export function sweepState(input: { readonly suspended: boolean; readonly snapshot: WorkflowSnapshot | undefined; readonly results: readonly UnitResult[] }): SweepState {
   const { summary, progress, running } = tally(input.results);
@@ -219,11 +227,15 @@ export function sweepState(input: { readonly suspended: boolean; readonly snapsh
     return { phase: 'Suspended', kind: 'suspended', reason: 'Suspended', message: `spec.suspend is true${inFlight > 0 ? `; ${inFlight} units in flight finish, no other starts` : ''}` };
   }
   const workflow = input.snapshot?.workflow;
+  const invalid = workflow?.steps.find((step) => step.name === VALIDATE_STEP && step.state === 'Failed');
+  if (invalid !== undefined) return { phase: 'Failed', kind: 'stalled', reason: INVALID_SPEC, message: invalid.message ?? 'The spec names what does not exist' };
   if (workflow?.finishedAt !== undefined) {
     const passed = summary.failed + summary.errored + summary.skipped === 0 && workflow.steps.every((step) => step.state === 'Succeeded');
     if (passed) return { phase: 'Succeeded', kind: 'ready', reason: 'Succeeded', message: `Every check passed: ${summary.passed} units` };
     return { phase: 'Failed', kind: 'stalled', reason: 'ChecksFailed', message: `${counted(summary)}; ${summary.passed} of ${progress.total} passed` };
   }
+  const blocked = input.results.find((result) => result.state === 'Running' && result.message?.startsWith(WAITING_FOR_DEPENDENCY) === true);
+  if (blocked !== undefined) return { phase: 'Running', kind: 'progressing', reason: DEPENDENCY_UNAVAILABLE, message: `${progress.text} units finished; ${blocked.repository}/${blocked.check} is ${blocked.message ?? ''}` };
   if (progress.completed === 0 && running === 0) return { phase: 'Pending', kind: 'progressing', reason: 'Pending', message: `Waiting for the first of ${progress.total} units to start` };
   return { phase: 'Running', kind: 'progressing', reason: 'Running', message: `${progress.text} units finished, ${running} in progress` };
 }

@@ -2,11 +2,15 @@
 import type { CheckRunner as CheckRunnerName, SweepSpec } from '../../api/sweep.ts';
 import type { CheckHandle, CheckObservation, CheckRunner, CheckUnit, SweepRef } from '../../providers/checks/check-runner.ts';
 import type { Clock } from '../../resilience/clock.ts';
+import { isInvalidSpec, InvalidSpecError } from '../../providers/provider-error.ts';
+import type { SecretRef, SecretSource } from '../../providers/secret-reader.ts';
+import { classifyFailure } from '../../resilience/classify-failure.ts';
 import { isIdempotencyHeld } from '../../resilience/idempotency-store.ts';
-import { done, fanOut, wait, type SideEffectOptions, type StepContext, type StepOutcome } from '../../workflow/step.ts';
+import { done, fanOut, step, wait, type SideEffectOptions, type StepContext, type StepOutcome } from '../../workflow/step.ts';
 import { defineWorkflow, type Workflow } from '../../workflow/workflow.ts';
+import { blockingReason } from '../provider-failure.ts';
 import type { SweepRun } from './sweep-run.ts';
-import { CHECKS_STEP, DEFERRED_TO_NEXT_PASS, HELD_WHILE_SUSPENDED, type UnitVerdict } from './sweep-status.ts';
+import { CHECKS_STEP, DEFERRED_TO_NEXT_PASS, HELD_WHILE_SUSPENDED, VALIDATE_STEP, WAITING_FOR_DEPENDENCY, type UnitVerdict } from './sweep-status.ts';
 import type { SweepUnit } from './sweep-units.ts';
 
 export const SWEEP_WORKFLOW = 'sweep';
@@ -36,6 +40,13 @@ export interface SweepRunInput {
    * runs, so a long sweep is driven over many reconciles, each bounded, instead of one.
    */
   readonly startChecksUntilMs: number;
+  /** The Secrets of this reconcile: the validate step and every unit read each key once through it. */
+  readonly secrets: SecretSource;
+  /**
+   * Whether the Sweep is suspended now: its spec, or a newer generation seen during this reconcile (http checks
+   * hold a reconcile for seconds; a suspension must stop it starting units, not wait for the next one).
+   */
+  readonly suspended: () => boolean;
 }
 
 export interface SweepWorkflowOptions {
@@ -61,12 +72,56 @@ function checkUnit(input: SweepRunInput, unit: SweepUnit): CheckUnit {
   return { sweep: input.sweep, runId: input.run.runId, repository: unit.repository, check: unit.check, ttlSecondsAfterFinished: input.spec.ttlSecondsAfterFinished };
 }
 
+/** The Secret keys the spec's http checks sign with, each once, with the checks that use it. */
+function signingSecrets(spec: SweepSpec): { readonly ref: SecretRef; readonly checks: string[] }[] {
+  const byRef = new Map<string, { ref: SecretRef; checks: string[] }>();
+  for (const check of spec.checks) {
+    if (check.runner !== 'http' || check.secretRef === undefined) continue;
+    const id = JSON.stringify([check.secretRef.name, check.secretRef.key]);
+    const entry = byRef.get(id) ?? { ref: { name: check.secretRef.name, key: check.secretRef.key }, checks: [] };
+    entry.checks.push(check.name);
+    byRef.set(id, entry);
+  }
+  return [...byRef.values()];
+}
+
+/**
+ * The `validate` step: every Secret key an http check signs with exists, before any unit starts. What is missing
+ * is one `InvalidSpecError` naming each Secret and key and the checks that need them (names, never values), so
+ * the run stops with nothing started; other failures (the API server) are retried as usual.
+ */
+async function validateSecrets(ctx: StepContext<SweepRunInput>): Promise<StepOutcome> {
+  const { sweep, spec, secrets } = ctx.input;
+  const problems: string[] = [];
+  for (const { ref, checks } of signingSecrets(spec)) {
+    try {
+      await secrets.read(sweep.namespace, ref, ctx.signal);
+    } catch (error) {
+      if (!isInvalidSpec(error)) throw error;
+      problems.push(`${checks.length === 1 ? 'check' : 'checks'} ${checks.map((name) => `"${name}"`).join(', ')}: ${error.message}`);
+    }
+  }
+  if (problems.length > 0) throw new InvalidSpecError('secrets', `The http checks' signing keys are missing, so no check was started: ${problems.join('; ')}`);
+  return done(undefined, 'Every Secret key the http checks sign with exists');
+}
+
+/**
+ * The wait of a unit whose check could not start because a dependency is out (the checker's breaker is open,
+ * the idempotency store unreachable): until the breaker half-opens, using no attempt, with a message the status
+ * reads as `DependencyUnavailable`. Undefined for any other failure.
+ */
+function dependencyWait(error: unknown): StepOutcome | undefined {
+  if (blockingReason(error) === undefined) return undefined;
+  const retryAfterMs = classifyFailure(error).retryAfterMs ?? 0;
+  return wait(Math.max(1, retryAfterMs), `${WAITING_FOR_DEPENDENCY}${error instanceof Error ? error.message : String(error)}`);
+}
+
 function callTimeoutMs(unit: SweepUnit): number {
   return unit.check.runner === 'http' ? unit.check.timeoutSeconds * 1000 + HTTP_CALL_SLACK_MS : JOB_CALL_TIMEOUT_MS;
 }
 
 /**
- * Declares the workflow of a Sweep's spec: the `checks` fan-out over every (repository, check), at most
+ * Declares the workflow of a Sweep's spec: `validate` (the http checks' Secret keys exist), then the `checks` fan-out over every (repository, check), at most
  * `spec.concurrency` in progress, stopping at the first failure with `spec.failFast`. Settings are read from
  * the spec each reconcile, so a changed concurrency or failFast applies to the run in progress.
  *
@@ -85,7 +140,7 @@ export function sweepWorkflow(spec: SweepSpec, options: SweepWorkflowOptions): W
   const start = async (ctx: StepContext<SweepRunInput>, unit: SweepUnit, name: 'start' | 'recreate'): Promise<CheckHandle> => {
     const runner = options.runners[unit.check.runner];
     // Runner errors are the engine's retryable or non-retryable classes already (ADR 009), so the breaker counts a 5xx, not a 4xx.
-    const call = (key: string, signal: AbortSignal | undefined): Promise<CheckHandle> => runner.start({ unit: checkUnit(ctx.input, unit), idempotencyKey: key, ...(signal === undefined ? {} : { signal }) });
+    const call = (key: string, signal: AbortSignal | undefined): Promise<CheckHandle> => runner.start({ unit: checkUnit(ctx.input, unit), idempotencyKey: key, secrets: ctx.input.secrets, ...(signal === undefined ? {} : { signal }) });
     const timeoutMs = callTimeoutMs(unit);
     const sideEffect: SideEffectOptions = { timeoutMs, claimTtlMs: timeoutMs + CLAIM_MARGIN_MS, ...(unit.check.runner === 'http' && unit.check.url !== undefined ? { breaker: checkerBreaker(unit.check.url) } : {}) };
     try {
@@ -103,7 +158,7 @@ export function sweepWorkflow(spec: SweepSpec, options: SweepWorkflowOptions): W
 
   /** A unit whose check has not started, and must not start now. */
   const heldBack = async (ctx: StepContext<SweepRunInput>, unit: SweepUnit): Promise<StepOutcome | undefined> => {
-    const suspended = ctx.input.spec.suspend;
+    const suspended = ctx.input.suspended();
     const pastBudget = unit.check.runner === 'http' && options.clock.now() >= ctx.input.startChecksUntilMs;
     if (!suspended && !pastBudget) return undefined;
     if ((await ctx.recordedResult(CHECKS_STEP, 'start', unit.id)) !== undefined) return undefined;
@@ -113,7 +168,14 @@ export function sweepWorkflow(spec: SweepSpec, options: SweepWorkflowOptions): W
   const runUnit = async (ctx: StepContext<SweepRunInput>, unit: SweepUnit): Promise<StepOutcome> => {
     const held = await heldBack(ctx, unit);
     if (held !== undefined) return held;
-    const first = await start(ctx, unit, 'start');
+    let first: CheckHandle;
+    try {
+      first = await start(ctx, unit, 'start');
+    } catch (error) {
+      const blocked = dependencyWait(error);
+      if (blocked !== undefined) return blocked;
+      throw error;
+    }
     if (first.runner === 'http') {
       const verdict = await observe(ctx, unit, first);
       return done({ verdict: verdict.state === 'passed' ? 'passed' : verdict.state === 'failed' ? 'failed' : 'errored', ...(verdict.durationMs === undefined ? {} : { durationMs: verdict.durationMs }) } satisfies UnitVerdict, verdict.message);
@@ -138,6 +200,7 @@ export function sweepWorkflow(spec: SweepSpec, options: SweepWorkflowOptions): W
   };
 
   return defineWorkflow<SweepRunInput>(SWEEP_WORKFLOW, [
+    step<SweepRunInput>({ name: VALIDATE_STEP, run: validateSecrets }),
     fanOut<SweepRunInput, SweepUnit>({
       name: CHECKS_STEP,
       concurrency: spec.concurrency,

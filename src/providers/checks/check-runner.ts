@@ -1,5 +1,6 @@
 // The seam between the Sweep workflow's fan-out and a check runner: start a unit, observe its outcome.
 import type { CheckRunner as CheckRunnerName, SweepCheck, SweepRepository } from '../../api/sweep.ts';
+import type { SecretSource } from '../secret-reader.ts';
 
 /** The Sweep a unit belongs to: the owner of what the runner creates. */
 export interface SweepRef {
@@ -52,6 +53,8 @@ export interface StartCheckRequest {
   readonly unit: CheckUnit;
   /** Derived from (uid, generation, step, unit); sent where the runner's target takes one. */
   readonly idempotencyKey: string;
+  /** Where Secrets are read for this call (a reconcile reads each once for all its units); the runner's own reader otherwise. */
+  readonly secrets?: SecretSource;
   readonly signal?: AbortSignal;
 }
 

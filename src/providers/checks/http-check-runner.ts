@@ -5,7 +5,7 @@ import type { Clock } from '../../resilience/clock.ts';
 import { excerpt } from '../excerpt.ts';
 import { describeUrl, isJsonObject, parseJsonAnswer, type FetchLike, type HttpExchangeDependencies } from '../http-exchange.ts';
 import { InvalidResponseError, InvalidSpecError } from '../provider-error.ts';
-import type { SecretReader } from '../secret-reader.ts';
+import type { SecretSource } from '../secret-reader.ts';
 import { signedJsonPost } from '../signed-json-post.ts';
 import type { CheckHandle, CheckObservation, CheckRunner, HttpCheckHandle, ObserveCheckRequest, StartCheckRequest } from './check-runner.ts';
 
@@ -13,7 +13,7 @@ export interface HttpCheckRunnerOptions {
   readonly fetch: FetchLike;
   readonly clock: Clock;
   readonly logger: Logger;
-  readonly secrets: SecretReader;
+  readonly secrets: SecretSource;
 }
 
 const DEPENDENCY = 'checker';
@@ -31,19 +31,19 @@ const DEPENDENCY = 'checker';
 export class HttpCheckRunner implements CheckRunner {
   readonly runner = 'http' as const;
   readonly #http: HttpExchangeDependencies;
-  readonly #secrets: SecretReader;
+  readonly #secrets: SecretSource;
 
   constructor(options: HttpCheckRunnerOptions) {
     this.#http = { fetch: options.fetch, clock: options.clock, logger: options.logger };
     this.#secrets = options.secrets;
   }
 
-  async start({ unit, idempotencyKey, signal }: StartCheckRequest): Promise<CheckHandle> {
+  async start({ unit, idempotencyKey, secrets, signal }: StartCheckRequest): Promise<CheckHandle> {
     const { check, repository, sweep } = unit;
     if (check.runner !== 'http' || check.url === undefined || check.secretRef === undefined) {
       throw new InvalidSpecError(DEPENDENCY, `check "${check.name}" of Sweep ${sweep.namespace}/${sweep.name} is not an http check with a url and a secretRef`);
     }
-    const key = await this.#secrets.read(sweep.namespace, check.secretRef, signal);
+    const key = await (secrets ?? this.#secrets).read(sweep.namespace, check.secretRef, signal);
     const { answer, request } = await signedJsonPost(this.#http, {
       dependency: DEPENDENCY,
       url: check.url,

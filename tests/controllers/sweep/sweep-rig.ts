@@ -10,8 +10,13 @@ import { createLogger } from '../../../src/observability/logger.ts';
 import type { CheckRunner } from '../../../src/providers/checks/check-runner.ts';
 import { checkJobName, type Job } from '../../../src/providers/checks/job-check-manifest.ts';
 import { JobCheckRunner } from '../../../src/providers/checks/job-check-runner.ts';
+import { SecretNotFoundError } from '../../../src/providers/provider-error.ts';
+import { SecretReads, type SecretSource } from '../../../src/providers/secret-reader.ts';
 import type { RunResult } from '../../../src/workflow/workflow-engine.ts';
 import { engineFor, exactRetry, world, type World } from '../../support/workflow-fakes.ts';
+
+/** A namespace without Secrets. */
+const NO_SECRETS: SecretSource = { read: (namespace, ref) => Promise.reject(new SecretNotFoundError('secrets', `Secret ${namespace}/${ref.name} not found`)) };
 
 export const SWEEP = { name: 'nightly', namespace: 'ci', uid: '0c5b2a1e-3f4d-4e5f-8a9b-1c2d3e4f5a6b' };
 
@@ -80,6 +85,8 @@ export interface RigOptions {
   readonly world?: World;
   readonly jobs?: FakeJobApi;
   readonly http?: CheckRunner;
+  /** Where the http checks' Secrets are read; by default there are none (job checks need none). */
+  readonly secrets?: SecretSource;
   /** Engine owner: a new one plays a restarted process. */
   readonly owner?: string;
 }
@@ -133,7 +140,7 @@ export class SweepRig {
             const job = unit === undefined ? undefined : this.jobs.jobs.get(jobNameOf(unit) ?? '');
             return job === undefined || this.jobs.outcomeOf(job) !== undefined;
           });
-    const input: SweepRunInput = { sweep: SWEEP, spec, run, units, startChecksUntilMs: options.startChecksUntilMs ?? Number.POSITIVE_INFINITY };
+    const input: SweepRunInput = { sweep: SWEEP, spec, run, units, startChecksUntilMs: options.startChecksUntilMs ?? Number.POSITIVE_INFINITY, secrets: new SecretReads(this.#options.secrets ?? NO_SECRETS), suspended: () => spec.suspend };
     return engineFor(this.world, this.#options.owner ?? 'process-1', { events }).run(sweepWorkflow(spec, { runners, clock, jobPollMs: 30_000 }), {
       resource: { apiVersion: 'operator.blackroad.io/v1alpha1', kind: 'Sweep', namespace: SWEEP.namespace, name: SWEEP.name, uid: SWEEP.uid, generation: run.generation },
       run: run.label,

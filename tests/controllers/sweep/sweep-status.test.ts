@@ -13,6 +13,8 @@ import {
   resultsOf,
   sweepState,
   tally,
+  VALIDATE_STEP,
+  WAITING_FOR_DEPENDENCY,
   type SweepStatusContext,
   type UnitVerdict,
 } from '../../../src/controllers/sweep/sweep-status.ts';
@@ -170,6 +172,20 @@ describe('summary, progress and phase', () => {
       reason: 'Suspended',
       message: 'spec.suspend is true; 1 units in flight finish, no other starts',
     });
+  });
+  it('is Running with reason DependencyUnavailable while a unit waits for an open breaker, and InvalidSpec when validate failed', () => {
+    const blocked = resultsOf(units, [done('a/lint', 'passed'), { id: 'a/test', state: 'Waiting', attempts: 1, nextAttemptAt: T1, message: `${WAITING_FOR_DEPENDENCY}circuit breaker checker:checks.example is open; retry in 1500 ms` }], () => undefined);
+    expect(sweepState({ suspended: false, snapshot: snapshot(false, 'Waiting'), results: blocked })).toEqual({
+      phase: 'Running',
+      kind: 'progressing',
+      reason: 'DependencyUnavailable',
+      message: '1/6 units finished; a/test is waiting for a dependency: circuit breaker checker:checks.example is open; retry in 1500 ms',
+    });
+    const invalid: WorkflowSnapshot = {
+      workflow: { id: 'u/1/a1b2c3d4e5', startedAt: T0, finishedAt: T1, steps: [{ name: VALIDATE_STEP, state: 'Failed', attempts: 1, message: 'Secret ci/checker not found' }, { name: 'checks', state: 'Pending', attempts: 0 }] },
+      units: {},
+    };
+    expect(sweepState({ suspended: false, snapshot: invalid, results: resultsOf(units, [], () => undefined) })).toEqual({ phase: 'Failed', kind: 'stalled', reason: 'InvalidSpec', message: 'Secret ci/checker not found' });
   });
 });
 

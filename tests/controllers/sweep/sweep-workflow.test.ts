@@ -181,7 +181,7 @@ describe('the Sweep workflow with the http runner and a checker service', () => 
 
   const httpRig = (): SweepRig => {
     const w = world();
-    return new SweepRig({ world: w, http: new HttpCheckRunner({ fetch: realFetch, clock: w.clock, logger: createLogger({ level: 'silent' }), secrets: api.secrets }) });
+    return new SweepRig({ world: w, http: new HttpCheckRunner({ fetch: realFetch, clock: w.clock, logger: createLogger({ level: 'silent' }), secrets: api.secrets }), secrets: api.secrets });
   };
   const httpSpec = (repositories: readonly string[]) =>
     sweepSpec({
@@ -231,6 +231,39 @@ describe('the Sweep workflow with the http runner and a checker service', () => 
     expect(rig.status?.results?.[0]).toMatchObject({ state: 'Passed', attempts: 2 });
     const key = `${encodeURIComponent(SWEEP.uid)}/1/${SweepRig.firstRun(spec).label}/checks/${encodeURIComponent('a/merge-ready:start')}`;
     expect(checker.calls(key)).toBe(2);
+  });
+
+  it('reads the signing Secret once per reconcile, however many units sign with it', async () => {
+    const rig = httpRig();
+    const spec = httpSpec(['a', 'b', 'c', 'd', 'e']);
+    const readsBefore = api.reads;
+    const result = await rig.reconcile(spec, SweepRig.firstRun(spec));
+    expect(result.state).toBe('succeeded');
+    expect(checker.totalCalls).toBe(5);
+    expect(api.reads - readsBefore).toBe(1);
+  });
+
+  it('a missing Secret or key stops the run in validate, naming them, with no check started and no retry', async () => {
+    const rig = httpRig();
+    const spec = sweepSpec({
+      repositories: [{ name: 'a', url: 'https://github.com/acme/a' }],
+      checks: [
+        { name: 'merge-ready', runner: 'http', url: checker.url, secretRef: { name: 'checker', key: 'signing' }, timeoutSeconds: 30 },
+        { name: 'licence', runner: 'http', url: checker.url, secretRef: { name: 'absent', key: 'hmac' }, timeoutSeconds: 30 },
+        { name: 'lint', runner: 'job', image: 'node:24' },
+      ],
+    });
+    const result = await rig.reconcile(spec, SweepRig.firstRun(spec));
+    expect(result.state).toBe('failed');
+    expect(checker.totalCalls).toBe(0);
+    expect(rig.jobs.created).toEqual([]);
+    const validate = rig.status?.workflow?.steps.find((step) => step.name === 'validate');
+    expect(validate).toMatchObject({ state: 'Failed', attempts: 1 });
+    expect(validate?.message).toBe(
+      'The http checks\' signing keys are missing, so no check was started: check "merge-ready": Secret ci/checker has no key "signing" (its keys are "hmac"); check "licence": Secret ci/absent not found',
+    );
+    expect(JSON.stringify(rig.status)).not.toContain(HMAC_KEY);
+    expect(rig.status?.results?.every((r) => r.state === 'Pending' && r.attempts === 0)).toBe(true);
   });
 
   it('a pass past its time budget starts no more checks; the next reconcile starts them at once', async () => {

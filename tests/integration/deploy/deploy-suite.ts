@@ -6,12 +6,15 @@ import { customResourceDefinition } from '../../../src/api/crd.ts';
 import { KINDS } from '../../../src/api/kinds.ts';
 import { runOperator, type OperatorEndpoints, type OperatorTuning } from '../../../src/cli/operator.ts';
 import { loadConfig } from '../../../src/config/config.ts';
+import { deploySpecOf } from '../../../src/controllers/deploy/deploy-resource.ts';
+import { deploySpecHash } from '../../../src/controllers/deploy/deploy-run.ts';
 import { WorkloadSimulator } from '../../../src/devcluster/simulator.ts';
 import { KubeClient } from '../../../src/kube/client.ts';
 import { createLogger } from '../../../src/observability/logger.ts';
 import { SecretMask } from '../../../src/observability/redact.ts';
 import { exponentialBackoff } from '../../../src/resilience/backoff.ts';
 import { systemClock } from '../../../src/resilience/clock.ts';
+import { idempotencyKey } from '../../../src/resilience/idempotency-store.ts';
 import { startCluster, type ClusterHarness } from '../../support/cluster.ts';
 
 /** Images that exist on a real registry (for TEST_KUBECONFIG); the devcluster accepts any. */
@@ -61,6 +64,15 @@ export interface DeployView {
 }
 
 export const condition = (deploy: DeployView, type: string): Condition | undefined => deploy.status?.conditions?.find((entry) => entry.type === type);
+/**
+ * The idempotency key of a step's side effect in the run the spec of `generation` started: the run is labelled with
+ * the hash of the spec it deploys, so `deploy` is the object as created (or as of that generation).
+ */
+export function deployKey(deploy: { readonly body: Record<string, unknown> } | DeployView, generation = 1, step = 'deploy', unit = step): string {
+  const object = ('body' in deploy ? deploy.body : deploy) as { metadata: { uid: string }; spec?: unknown };
+  return idempotencyKey({ uid: object.metadata.uid, generation, run: deploySpecHash(deploySpecOf(object as never)), step, unit });
+}
+
 export const stepOf = (deploy: DeployView, name: string) => deploy.status?.workflow?.steps.find((entry) => entry.name === name);
 
 /** A running operator. */

@@ -8,7 +8,7 @@ import { idempotencyKey } from '../../../src/resilience/idempotency-store.ts';
 import { SseReader } from '../../events/sse-reader.ts';
 import { FAULTS_AVAILABLE, skipReason } from '../../support/cluster.ts';
 import { startWebhookReceiver, type WebhookReceiver } from '../../support/fakes/webhook-receiver.ts';
-import { condition, kubernetesSpec, NEW_IMAGE, startDeploySuite, stepOf, type DeploySuite, type DeployView, type OperatorUnderTest } from './deploy-suite.ts';
+import { condition, deployKey, kubernetesSpec, NEW_IMAGE, startDeploySuite, stepOf, type DeploySuite, type DeployView, type OperatorUnderTest } from './deploy-suite.ts';
 
 const HOOK_KEY = 'lifecycle-hook-key-61b0c2d4';
 const run = promisify(execFile);
@@ -31,8 +31,9 @@ afterAll(async () => {
 
 const webhook = (version: string, extra: Record<string, unknown> = {}) => ({ service: 'web', version, provider: { webhook: { url: hook.url, secretRef: { name: 'deploy-hook', key: 'hmac' } } }, ...extra });
 const uidOf = (created: { body: Record<string, unknown> }) => (created.body['metadata'] as { uid: string }).uid;
-const keyOf = (uid: string, generation: number, step = 'deploy') => idempotencyKey({ uid, generation, step, unit: step });
 const isPhase = (phase: string) => (deploy: DeployView) => deploy.status?.phase === phase;
+/** `<action> <version>` of each operation the hook started for Deploy `name`, oldest first. */
+const operationsOf = (name: string) => hook.operations.filter((operation) => operation.payload['name'] === name).map((operation) => `${String(operation.payload['action'])} ${String(operation.payload['version'])}`);
 
 /** Runs the real kubectl against the suite's cluster. */
 async function kubectl(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -54,13 +55,13 @@ describe('the approval gate', () => {
       expect(condition(waiting, 'Reconciling')).toMatchObject({ status: 'True', reason: 'AwaitingApproval' });
       expect(condition(waiting, 'Ready')?.status).toBe('False');
       expect(waiting.status?.approval).toMatchObject({ required: true });
-      expect(hook.deliveries(keyOf(uidOf(created), 1))).toBe(0);
+      expect(hook.deliveries(deployKey(created))).toBe(0);
 
       expect((await kubectl('annotate', 'deploys.operator.blackroad.io/ledger', 'operator.blackroad.io/approved-by=alice@example.com')).code).toBe(0);
       const done = await suite.waitForDeploy('ledger', isPhase('Succeeded'), 5_000);
       expect(done.status?.approval).toMatchObject({ required: true, approvedBy: 'alice@example.com' });
       expect(done.metadata.annotations?.['operator.blackroad.io/approved-by']).toBeUndefined();
-      expect(hook.deliveries(keyOf(uidOf(created), 1))).toBe(1);
+      expect(hook.deliveries(deployKey(created))).toBe(1);
 
       const deadline = Date.now() + 5_000;
       // deploy.succeeded is announced last, after the run's final status write (and its audit record).
@@ -88,7 +89,7 @@ describe('the approval gate', () => {
     const done = await suite.waitForDeploy('approved-once', isPhase('Succeeded'), 10_000);
     expect(done.status?.approval).toMatchObject({ required: true, approvedBy: 'bob@example.com' });
     expect(done.metadata.annotations?.['operator.blackroad.io/approved-by']).toBeUndefined();
-    expect(hook.deliveries(keyOf(uidOf(created), 1))).toBe(1);
+    expect(hook.deliveries(deployKey(created))).toBe(1);
   });
 });
 
@@ -100,11 +101,57 @@ describe('suspend', () => {
     expect(condition(suspended, 'Reconciling')?.status).toBe('False');
     expect(condition(suspended, 'Stalled')?.status).toBe('False');
     expect(suspended.status?.workflow).toBeUndefined();
-    expect(hook.deliveries(keyOf(uidOf(created), 1))).toBe(0);
+    expect(operationsOf('paused')).toEqual([]);
     await suite.patchDeploy('paused', { spec: { suspend: false } });
     const resumed = await suite.waitForDeploy('paused', isPhase('Succeeded'));
     expect(resumed.status?.observedGeneration).toBe(2);
-    expect(hook.deliveries(keyOf(uidOf(created), 2))).toBe(1);
+    expect(hook.deliveries(deployKey(resumed, 2))).toBe(1);
+    expect(operationsOf('paused')).toEqual(['deploy 1.0.0']);
+    expect(uidOf(created)).toBe(resumed.metadata.uid);
+  });
+
+  it('suspended mid-run makes no provider call until resumed, then carries on with the same run: one deploy call in all', async () => {
+    hook.pollsToFinish = 1_000;
+    try {
+      const created = await suite.applyDeploy('pausing', webhook('1.1.0'));
+      const verifying = await suite.waitForDeploy('pausing', (deploy) => stepOf(deploy, 'verify')?.state === 'Waiting');
+      const runId = verifying.status?.workflow?.id;
+      expect(runId).toMatch(new RegExp(`^${uidOf(created)}/1/[0-9a-f]{10}$`));
+
+      await suite.patchDeploy('pausing', { spec: { suspend: true } });
+      const suspended = await suite.waitForDeploy('pausing', isPhase('Suspended'));
+      expect(suspended.metadata.generation).toBe(2);
+      expect(condition(suspended, 'Ready')).toMatchObject({ status: 'False', reason: 'Suspended', observedGeneration: 2 });
+      expect(condition(suspended, 'Reconciling')?.status).toBe('False');
+      // No call at the hook while suspended: neither a delivery nor a status poll (verify polls at most every 500 ms).
+      const operation = hook.operations.find((candidate) => candidate.payload['name'] === 'pausing');
+      const pollsAtSuspend = operation?.polls ?? 0;
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      expect(operation?.polls).toBe(pollsAtSuspend);
+      expect((await suite.getDeploy('pausing'))?.status?.workflow?.id).toBe(runId);
+
+      hook.pollsToFinish = 1;
+      await suite.patchDeploy('pausing', { spec: { suspend: false } });
+      const done = await suite.waitForDeploy('pausing', isPhase('Succeeded'));
+      expect(done.metadata.generation).toBe(3);
+      expect(done.status?.observedGeneration).toBe(3);
+      // Only suspend changed: the same run (generation 1's), its keys, and a single deploy call at the hook.
+      expect(done.status?.workflow?.id).toBe(runId);
+      expect(stepOf(done, 'deploy')).toMatchObject({ state: 'Succeeded', attempts: 1 });
+      expect(hook.deliveries(deployKey(created))).toBe(1);
+      expect(operationsOf('pausing')).toEqual(['deploy 1.1.0']);
+      expect((operation?.polls ?? 0) - pollsAtSuspend).toBeGreaterThan(0);
+
+      // Suspending and resuming a finished Deploy deploys nothing again.
+      await suite.patchDeploy('pausing', { spec: { suspend: true } });
+      await suite.waitForDeploy('pausing', isPhase('Suspended'));
+      await suite.patchDeploy('pausing', { spec: { suspend: false } });
+      const again = await suite.waitForDeploy('pausing', (deploy) => isPhase('Succeeded')(deploy) && deploy.status?.observedGeneration === 5);
+      expect(again.status?.workflow?.id).toBe(runId);
+      expect(operationsOf('pausing')).toEqual(['deploy 1.1.0']);
+    } finally {
+      hook.pollsToFinish = 1;
+    }
   });
 });
 
@@ -119,8 +166,7 @@ describe('deletion', () => {
       const deadline = Date.now() + 5_000;
       while ((await suite.getDeploy('doomed')) !== undefined && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 40));
       expect(await suite.getDeploy('doomed')).toBeUndefined();
-      const uid = uidOf(created);
-      expect(hook.deliveries(keyOf(uid, 1))).toBe(1);
+      expect(hook.deliveries(deployKey(created))).toBe(1);
       expect(hook.operations.filter((operation) => operation.payload['name'] === 'doomed').map((operation) => operation.payload['action'])).toEqual(['deploy']);
     } finally {
       hook.pollsToFinish = 1;
@@ -139,7 +185,7 @@ describe('deletion with rollback.onDelete', () => {
     const deadline = Date.now() + 10_000;
     while ((await suite.getDeploy('undo')) !== undefined && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 40));
     expect(await suite.getDeploy('undo')).toBeUndefined();
-    expect(hook.deliveries(keyOf(uid, 1))).toBe(1);
+    expect(hook.deliveries(deployKey(created))).toBe(1);
     expect(hook.deliveries(idempotencyKey({ uid, generation: 1, step: 'delete', unit: 'rollback' }))).toBe(1);
     const actions = hook.operations.filter((operation) => operation.payload['name'] === 'undo').map((operation) => String(operation.payload['action']));
     expect(actions).toEqual(['deploy', 'rollback']);
@@ -156,12 +202,33 @@ describe('a new generation while a run is in flight', () => {
     hook.pollsToFinish = 1;
     await suite.patchDeploy('moving', { spec: { version: '3.0.1' } });
     const done = await suite.waitForDeploy('moving', (deploy) => deploy.status?.phase === 'Succeeded' && deploy.status.observedGeneration === 2);
-    expect(done.status?.workflow?.id).toBe(`${uid}/2`);
+    expect(done.status?.workflow?.id).toMatch(new RegExp(`^${uid}/2/[0-9a-f]{10}$`));
     expect(done.status?.current?.version).toBe('3.0.1');
-    expect(hook.deliveries(keyOf(uid, 1))).toBe(1);
-    expect(hook.deliveries(keyOf(uid, 2))).toBe(1);
+    expect(hook.deliveries(deployKey(created))).toBe(1);
+    expect(hook.deliveries(deployKey(done, 2))).toBe(1);
     const actions = hook.operations.filter((operation) => operation.payload['name'] === 'moving').map((operation) => `${String(operation.payload['action'])} ${String(operation.payload['version'])}`);
     expect(actions).toEqual(['deploy 3.0.0', 'deploy 3.0.1']);
+  });
+});
+
+describe('a rollout that does not finish in time', () => {
+  it('fails verify at healthCheck.timeoutSeconds with RolloutDeadlineExceeded and rolls back once', async () => {
+    hook.pollsToFinish = 1_000;
+    try {
+      const created = await suite.applyDeploy('stuck', webhook('6.0.0', { healthCheck: { url: `${hook.url}/never-probed`, intervalSeconds: 1, timeoutSeconds: 2 } }));
+      // The hook's rollout is still pending when verification runs out of time: the rollback starts.
+      const rolling = await suite.waitForDeploy('stuck', (deploy) => deploy.status?.rollback !== undefined, 15_000);
+      expect(rolling.status?.rollback).toMatchObject({ reason: 'RolloutDeadlineExceeded', message: expect.stringMatching(/^The rollout did not finish within 2 s/) as unknown });
+      hook.pollsToFinish = 1;
+      const done = await suite.waitForDeploy('stuck', isPhase('RolledBack'), 15_000);
+      expect(done.status?.rollback).toMatchObject({ state: 'Succeeded', reason: 'RolloutDeadlineExceeded' });
+      expect(condition(done, 'Stalled')).toMatchObject({ status: 'True', reason: 'RolledBack' });
+      expect(stepOf(done, 'verify')?.state).toBe('Failed');
+      expect(hook.deliveries(deployKey(created))).toBe(1);
+      expect(operationsOf('stuck')).toEqual(['deploy 6.0.0', 'rollback 6.0.0']);
+    } finally {
+      hook.pollsToFinish = 1;
+    }
   });
 });
 

@@ -1,12 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { idempotencyKey } from '../../../src/resilience/idempotency-store.ts';
 import { randomBytes } from 'node:crypto';
 import { deleteKeys } from '../../events/redis-keys.ts';
 import { startWebhookReceiver, type WebhookReceiver } from '../../support/fakes/webhook-receiver.ts';
 import { probeRedis, type RedisProbe } from '../../support/redis.ts';
-import { REPO_ROOT, startDeploySuite, stepOf, type DeploySuite } from './deploy-suite.ts';
+import { deployKey, REPO_ROOT, startDeploySuite, stepOf, type DeploySuite } from './deploy-suite.ts';
 
 const HOOK_KEY = 'restart-hook-key-5f0e9c3a';
 // REDIS_KEY_PREFIX allows 64 characters: short and unique per run.
@@ -81,8 +80,7 @@ describe('the operator killed in the middle of a Deploy', () => {
     hook.pollsToFinish = 1_000;
     const first = startOperatorProcess();
     const created = await suite.applyDeploy('crashy', { service: 'crashy', version: '4.2.0', provider: { webhook: { url: hook.url, secretRef: { name: 'deploy-hook', key: 'hmac' } } } });
-    const uid = (created.body['metadata'] as { uid: string }).uid;
-    const key = idempotencyKey({ uid, generation: 1, step: 'deploy', unit: 'deploy' });
+    const key = deployKey(created);
 
     // Killed as soon as the hook's answer is recorded in Redis. Whether the status already says Succeeded
     // depends on a few milliseconds (both happen, run after run); in either case the restarted operator must

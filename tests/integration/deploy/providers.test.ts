@@ -1,11 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { idempotencyKey } from '../../../src/resilience/idempotency-store.ts';
 import { SseReader } from '../../events/sse-reader.ts';
 import { startFakeRailway, type FakeRailway } from '../../support/fakes/fake-railway.ts';
 import { startHealthEndpoint, type HealthEndpoint } from '../../support/fakes/health-endpoint.ts';
 import { startWebhookReceiver, type WebhookReceiver } from '../../support/fakes/webhook-receiver.ts';
 import { parsePrometheusText, sampleValue } from '../../support/prometheus-text.ts';
-import { BAD_IMAGE, condition, kubernetesSpec, NEW_IMAGE, OLD_IMAGE, quickHealthCheck, startDeploySuite, stepOf, type DeploySuite, type OperatorUnderTest } from './deploy-suite.ts';
+import { BAD_IMAGE, condition, deployKey, kubernetesSpec, NEW_IMAGE, OLD_IMAGE, quickHealthCheck, startDeploySuite, stepOf, type DeploySuite, type OperatorUnderTest } from './deploy-suite.ts';
 
 const RAILWAY_TOKEN = 'railway-token-8c1f2b7e-never-printed';
 const HOOK_KEY = 'hook-hmac-key-3d9a55e1-never-printed';
@@ -54,9 +53,8 @@ describe('a Deploy on each provider', () => {
       provider: { railway: { ...RAILWAY_IDS, image: 'ghcr.io/acme/billing:2.3.1', tokenSecretRef: { name: 'railway', key: 'token' }, endpoint: railway.url } },
       healthCheck: quickHealthCheck(health.url),
     });
-    const uid = (created.body['metadata'] as { uid: string }).uid;
     const deploy = await suite.waitForDeploy('billing', ready);
-    const key = idempotencyKey({ uid, generation: 1, step: 'deploy', unit: 'deploy' });
+    const key = deployKey(created);
     expect(railway.callsWithKey(key, 'serviceInstanceDeployV2')).toBe(1);
     expect(railway.calls('serviceInstanceDeployV2')).toBe(1);
     expect(railway.serviceImage(RAILWAY_IDS.serviceId, RAILWAY_IDS.environmentId)).toBe('ghcr.io/acme/billing:2.3.1');
@@ -72,9 +70,8 @@ describe('a Deploy on each provider', () => {
       version: '5.0.2',
       provider: { webhook: { url: hook.url, secretRef: { name: 'deploy-hook', key: 'hmac' } } },
     });
-    const uid = (created.body['metadata'] as { uid: string }).uid;
     const deploy = await suite.waitForDeploy('web', ready);
-    expect(hook.deliveries(idempotencyKey({ uid, generation: 1, step: 'deploy', unit: 'deploy' }))).toBe(1);
+    expect(hook.deliveries(deployKey(created))).toBe(1);
     expect(hook.rejectedSignatures).toBe(0);
     expect(hook.operations.map((operation) => operation.payload['action'])).toEqual(['deploy']);
     expect(deploy.status?.current).toMatchObject({ version: '5.0.2' });

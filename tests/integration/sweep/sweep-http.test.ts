@@ -1,8 +1,9 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ClusterHarness } from '../../support/cluster.ts';
 import { startFakeChecker, type FakeChecker } from '../../support/fakes/fake-checker.ts';
 import { startSweepOperator, type SweepOperator } from './sweep-operator.ts';
-import { createSweep, finished, startSweepCluster, waitForSweep } from './sweep-suite.ts';
+import { createCheckerSecret, createSweep, finished, readSweep, startSweepCluster, waitForSweep } from './sweep-suite.ts';
 
 const HMAC_KEY = 'sweep-http-suite-4c1e9a';
 
@@ -13,10 +14,7 @@ let operator: SweepOperator | undefined;
 
 beforeAll(async () => {
   ({ cluster, stop: stopCluster } = await startSweepCluster('sweep-http'));
-  const secret = await cluster.request('POST', `/api/v1/namespaces/${cluster.namespace}/secrets`, {
-    body: { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'checker' }, stringData: { hmac: HMAC_KEY } },
-  });
-  if (secret.status !== 201) throw new Error(`creating the Secret: ${secret.status} ${secret.text}`);
+  await createCheckerSecret(cluster, HMAC_KEY);
 });
 afterEach(async () => {
   await operator?.stop();
@@ -74,4 +72,34 @@ describe('a Sweep of http checks against a checker service', () => {
     expect(done.status?.phase).toBe('Failed');
     expect(done.status?.conditions?.find((c) => c.type === 'Stalled')).toMatchObject({ status: 'True', reason: 'ChecksFailed', message: '2 units errored; 2 of 4 passed' });
   }, 90_000);
+
+  it('a Secret or key the http checks need that does not exist stalls the Sweep with InvalidSpec before any check, and it is not retried', async () => {
+    checker = await startFakeChecker({ key: HMAC_KEY });
+    operator = await startSweepOperator(cluster.kubeconfigPath, cluster.namespace);
+    const checks = [
+      { ...httpCheck(checker.url), secretRef: { name: 'checker', key: 'signing' } },
+      { ...httpCheck(checker.url), name: 'licence', secretRef: { name: 'no-such-secret', key: 'hmac' } },
+    ];
+    await createSweep(cluster, 'unsigned', { repositories: repositories('uns', 3), checks, concurrency: 2 });
+    const stalled = await waitForSweep(cluster, 'unsigned', (status) => status?.conditions?.some((c) => c.type === 'Stalled' && c.status === 'True') === true);
+
+    expect(stalled.status?.phase).toBe('Failed');
+    const condition = stalled.status?.conditions?.find((c) => c.type === 'Stalled');
+    expect(condition?.reason).toBe('InvalidSpec');
+    expect(condition?.message).toBe(
+      `The http checks' signing keys are missing, so no check was started: check "merge-ready": Secret ${cluster.namespace}/checker has no key "signing" (its keys are "hmac"); check "licence": Secret ${cluster.namespace}/no-such-secret not found`,
+    );
+    expect(stalled.status?.workflow?.steps.map((step) => [step.name, step.state, step.attempts])).toEqual([
+      ['validate', 'Failed', 1],
+      ['checks', 'Skipped', 0],
+    ]);
+    expect(stalled.status?.results?.every((result) => result.state === 'Pending' && result.attempts === 0)).toBe(true);
+    // Not retried: a while later nothing has moved and the checker was never asked.
+    await delay(1_500);
+    const later = await readSweep(cluster, 'unsigned');
+    expect(later.status?.workflow?.steps.find((step) => step.name === 'validate')?.attempts).toBe(1);
+    expect(checker.totalCalls).toBe(0);
+    const events = await cluster.request('GET', `/apis/events.k8s.io/v1/namespaces/${cluster.namespace}/events`);
+    expect(`${JSON.stringify(later.status)}${events.text}`).not.toContain(HMAC_KEY);
+  }, 60_000);
 });

@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ClusterHarness } from '../../support/cluster.ts';
 import { parsePrometheusText, sampleValue } from '../../support/prometheus-text.ts';
 import { startSweepOperator, type SweepOperator } from './sweep-operator.ts';
-import { createSweep, eventually, finished, finishJob, jobCheck, JOBS_PATH, JobWatch, startSweepCluster, sweepEventReasons, waitForSweep } from './sweep-suite.ts';
+import { createSweep, eventually, finished, finishJob, jobCheck, JOBS_PATH, JobWatch, startSweepCluster, sweepEventReasons, SWEEPS_PATH, waitForSweep } from './sweep-suite.ts';
 
 let cluster: ClusterHarness;
 let stopCluster: () => Promise<void>;
@@ -162,4 +162,30 @@ describe('a Sweep of Jobs against the API server', () => {
     const job = await cluster.request('GET', `${JOBS_PATH(cluster.namespace)}/${soak?.jobName ?? ''}`);
     expect(job.json<{ status: { conditions: { type: string; reason: string }[] } }>().status.conditions.find((c) => c.type === 'Failed')?.reason).toBe('DeadlineExceeded');
   }, 90_000);
+
+  it('deleted mid-run, the Sweep goes once its finalizer deleted its unfinished Jobs, and no other Job starts', async () => {
+    watch = await JobWatch.start(cluster);
+    operator = await startSweepOperator(cluster.kubeconfigPath, cluster.namespace);
+    await createSweep(cluster, 'doomed', {
+      repositories: Array.from({ length: 4 }, (_, i) => ({ name: `d-${i}`, url: `https://github.com/acme/d-${i}` })),
+      checks: [jobCheck('lint', 'hold')],
+      concurrency: 2,
+    });
+    const running = await waitForSweep(cluster, 'doomed', (status) => (status?.results ?? []).filter((r) => r.state === 'Running').length === 2);
+    expect(running.metadata.finalizers).toEqual(['operator.blackroad.io/finalizer']);
+    await eventually(async () => watch?.active === 2);
+    const jobs = [...(watch?.created ?? [])];
+    expect(jobs).toHaveLength(2);
+
+    const deleted = await cluster.request('DELETE', `${SWEEPS_PATH(cluster.namespace)}/doomed`);
+    expect(deleted.status).toBeLessThan(300);
+    await eventually(async () => (await cluster.request('GET', `${SWEEPS_PATH(cluster.namespace)}/doomed`)).status === 404);
+    await eventually(async () => watch?.active === 0, 5_000);
+    for (const name of jobs) {
+      const job = await cluster.request('GET', `${JOBS_PATH(cluster.namespace)}/${name}`);
+      expect(job.status === 404 || job.json<{ metadata: { deletionTimestamp?: string } }>().metadata.deletionTimestamp !== undefined).toBe(true);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(watch.created).toEqual(jobs);
+  }, 60_000);
 });

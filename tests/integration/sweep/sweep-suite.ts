@@ -69,6 +69,14 @@ export async function readSweep(cluster: ClusterHarness, name: string): Promise<
   return read.json<Sweep>();
 }
 
+/** Creates Secret `checker` holding the http checks' HMAC key under `hmac`. */
+export async function createCheckerSecret(cluster: ClusterHarness, key: string): Promise<void> {
+  const secret = await cluster.request('POST', `/api/v1/namespaces/${cluster.namespace}/secrets`, {
+    body: { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'checker' }, stringData: { hmac: key } },
+  });
+  if (secret.status !== 201) throw new Error(`creating the Secret: ${secret.status} ${secret.text}`);
+}
+
 /** Polls the Sweep until `done` holds for its status; throws with the last status after `timeoutMs`. */
 export async function waitForSweep(cluster: ClusterHarness, name: string, done: (status: SweepStatus | undefined) => boolean, timeoutMs = 60_000): Promise<Sweep> {
   const deadline = Date.now() + timeoutMs;
