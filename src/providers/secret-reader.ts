@@ -38,6 +38,8 @@ export interface SecretSource {
 export class SecretReader implements SecretSource {
   readonly #kube: Pick<KubeClient, 'get'>;
   readonly #mask: SecretMask;
+  /** The Secret keys this process has read (and so masks). */
+  readonly #known = new Set<string>();
 
   constructor(options: SecretReaderOptions) {
     this.#kube = options.kube;
@@ -59,6 +61,7 @@ export class SecretReader implements SecretSource {
     if (value !== '') {
       this.#mask.add(value);
       this.#mask.add(value.trimEnd());
+      this.#known.add(refId(namespace, ref));
       return value;
     }
     const keys = Object.keys(data).sort();
@@ -66,6 +69,22 @@ export class SecretReader implements SecretSource {
     const problem = encoded === undefined ? 'has no key' : 'has an empty value under';
     throw new SecretKeyNotFoundError('secrets', `Secret ${namespace}/${ref.name} ${problem} "${ref.key}" (${present})`);
   }
+
+  /**
+   * Makes sure the mask knows `ref`'s value before anything is emitted about a resource that names it: a process
+   * that takes over a run after the step that read the Secret (a new leader resuming a Deploy at `verify`) would
+   * otherwise not recognise the value in a provider's answer. Reads each key once per process (a rotated value is
+   * learnt by the next step that uses it). Best effort: a Secret that cannot be read now is tried again next time,
+   * and the steps that need it report why.
+   */
+  async learn(namespace: string, ref: SecretRef, signal?: AbortSignal): Promise<void> {
+    if (this.#known.has(refId(namespace, ref))) return;
+    await this.read(namespace, ref, signal).catch(() => undefined);
+  }
+}
+
+function refId(namespace: string, ref: SecretRef): string {
+  return JSON.stringify([namespace, ref.name, ref.key]);
 }
 
 /**
@@ -82,7 +101,7 @@ export class SecretReads implements SecretSource {
   }
 
   read(namespace: string, ref: SecretRef, signal?: AbortSignal): Promise<string> {
-    const id = JSON.stringify([namespace, ref.name, ref.key]);
+    const id = refId(namespace, ref);
     const known = this.#reads.get(id);
     if (known !== undefined) return known;
     const reading = this.#reader.read(namespace, ref, signal);

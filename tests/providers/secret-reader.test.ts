@@ -64,6 +64,20 @@ describe('SecretReader', () => {
     expect(redactString(`sent ${CANARY} and ${CANARY}\n`, api.mask)).toBe(`sent ${REDACTED} and ${REDACTED}`);
   });
 
+  it('learns a value for the mask once per process, and tries again after a read that failed', async () => {
+    api.put('prod', 'hook', { hmac: `${CANARY}-learnt` });
+    api.failWith(500);
+    await api.secrets.learn('prod', { name: 'hook', key: 'hmac' });
+    expect(redactString(`sent ${CANARY}-learnt`, api.mask)).toBe(`sent ${CANARY}-learnt`);
+    api.failWith(undefined);
+    await api.secrets.learn('prod', { name: 'hook', key: 'hmac' });
+    await api.secrets.learn('prod', { name: 'hook', key: 'hmac' });
+    expect(redactString(`sent ${CANARY}-learnt`, api.mask)).toBe(`sent ${REDACTED}`);
+    expect(api.reads).toBe(2);
+    // A missing Secret is no error here: the step that needs it says so.
+    await expect(api.secrets.learn('prod', { name: 'absent', key: 'hmac' })).resolves.toBeUndefined();
+  });
+
   it('reads the Secret again on every call, so a rotated value is used at once', async () => {
     api.put('prod', 'hook', { hmac: 'first-key-value' });
     await api.secrets.read('prod', { name: 'hook', key: 'hmac' });

@@ -29,7 +29,7 @@ import { DeployMetrics } from './deploy-metrics.ts';
 import { deployRunId, deployRunOf } from './deploy-run.ts';
 import { DEPLOY_KIND, DEPLOYS, deploySpecOf, type DeployObject } from './deploy-resource.ts';
 import { deployState, deployStatus, draftOf, providerName, STEP, UNKNOWN_VERSION } from './deploy-status.ts';
-import { DeployWorkflows, type DeployRun, type DeployTuning } from './deploy-workflow.ts';
+import { DeployWorkflows, secretRefsOf, type DeployRun, type DeployTuning } from './deploy-workflow.ts';
 
 export interface DeployReconcilerOptions {
   readonly tuning?: DeployTuning;
@@ -151,6 +151,8 @@ export class DeployReconciler implements Reconciler<DeployObject> {
     const runId = deployRunId(resource.uid, identity);
     const provider = this.#providers.get(providerName(spec));
     if (provider === undefined) throw new Error(`no ${providerName(spec)} provider is configured`);
+    // Whatever the provider answers may quote its credentials: the mask must know them before any step runs.
+    for (const secretRef of secretRefsOf(spec)) await this.#context.secrets.learn(resource.namespace, secretRef, context.signal);
     const draft = draftOf(object.status, runId, spec);
     const persisted = withApprovalDue(snapshotOf(object.status?.workflow), object);
     const ref = resourceRefOf(resource, DEPLOYS.plural);

@@ -73,7 +73,8 @@ export function imageOf(spec: DeploySpec): string | undefined {
   return spec.provider.kubernetes?.image ?? spec.provider.railway?.image;
 }
 
-function secretRefsOf(spec: DeploySpec): SecretRef[] {
+/** The Secret keys a Deploy's provider uses. */
+export function secretRefsOf(spec: DeploySpec): SecretRef[] {
   return [spec.provider.railway?.tokenSecretRef, spec.provider.webhook?.secretRef].filter((ref): ref is SecretRef => ref !== undefined);
 }
 

@@ -93,6 +93,35 @@ describe('the approval gate', () => {
   });
 });
 
+describe('a replica taking over a run', () => {
+  it('masks the credentials a provider quotes although it never ran the step that read them', async () => {
+    hook.pollsToFinish = 1_000;
+    try {
+      await suite.applyDeploy('handover', webhook('8.0.0'));
+      await suite.waitForDeploy('handover', (deploy) => stepOf(deploy, 'verify')?.state === 'Waiting');
+      // The replica that read the hook's Secret goes; a new one (a fresh process's mask) resumes at verify.
+      await operator.stop();
+      hook.failNext(3, 503, `webhook unavailable; credential in use: ${HOOK_KEY}`);
+      operator = await suite.startOperator();
+      const events = await SseReader.open(`${operator.endpoints.probes ?? ''}/events`);
+      try {
+        const quoted = await suite.waitForDeploy('handover', (deploy) => /HTTP 503/.test(stepOf(deploy, 'verify')?.message ?? ''));
+        expect(JSON.stringify(quoted.status)).not.toContain(HOOK_KEY);
+        hook.pollsToFinish = 1;
+        await suite.waitForDeploy('handover', isPhase('Succeeded'));
+        expect(events.messages.some((message) => message.data.includes('HTTP 503'))).toBe(true);
+        expect(events.messages.map((message) => message.data).join('\n')).not.toContain(HOOK_KEY);
+        expect((await suite.cluster.request('GET', `/apis/events.k8s.io/v1/namespaces/${suite.namespace}/events`)).text).not.toContain(HOOK_KEY);
+        expect(operator.logs()).not.toContain(HOOK_KEY);
+      } finally {
+        events.close();
+      }
+    } finally {
+      hook.pollsToFinish = 1;
+    }
+  });
+});
+
 describe('suspend', () => {
   it('does nothing for a suspended Deploy and says so through Ready, then runs once resumed', async () => {
     const created = await suite.applyDeploy('paused', webhook('1.0.0', { suspend: true }));

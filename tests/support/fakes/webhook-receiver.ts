@@ -30,8 +30,8 @@ export interface WebhookReceiver {
   scriptOutcomes(...outcomes: HookOutcome[]): void;
   /** Polls an operation answers `pending` before its outcome. Default 1. */
   pollsToFinish: number;
-  /** The next `count` requests (deliveries or polls) answer HTTP `status`. */
-  failNext(count: number, status?: number): void;
+  /** The next `count` requests (deliveries or polls) answer HTTP `status` with `body` (default `hook unavailable`). */
+  failNext(count: number, status?: number, body?: string): void;
   /** How the status URL is given: in the JSON body (relative when `relative`) or as `Location`. Default `body`. */
   statusUrlIn: 'body' | 'relative' | 'location';
   close(): Promise<void>;
@@ -54,13 +54,13 @@ export async function startWebhookReceiver(options: WebhookReceiverOptions): Pro
   const operations: HookOperation[] = [];
   const deliveries = new Map<string, number>();
   const outcomes: HookOutcome[] = [];
-  const failures: number[] = [];
+  const failures: { status: number; body: string }[] = [];
   let rejectedSignatures = 0;
 
   const handle = (request: FakeRequest, response: ServerResponse): void => {
     const failure = failures.shift();
     if (failure !== undefined) {
-      sendText(response, failure, 'hook unavailable');
+      sendText(response, failure.status, failure.body);
       return;
     }
     if (request.method === 'POST' && request.path === '/hook') {
@@ -119,8 +119,8 @@ export async function startWebhookReceiver(options: WebhookReceiverOptions): Pro
       outcomes.push(...next);
     },
     pollsToFinish: 1,
-    failNext(count, status = 503) {
-      for (let i = 0; i < count; i += 1) failures.push(status);
+    failNext(count, status = 503, body = 'hook unavailable') {
+      for (let i = 0; i < count; i += 1) failures.push({ status, body });
     },
     statusUrlIn: 'body',
     close: () => server.close(),
