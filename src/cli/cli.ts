@@ -46,7 +46,7 @@ export async function runCli(argv: readonly string[], io: CommandIo, commands: r
     return EXIT_USAGE;
   }
   if (rest.includes('-h') || rest.includes('--help')) {
-    io.stdout.write(command.help());
+    io.stdout.write(await command.help());
     return EXIT_OK;
   }
   try {

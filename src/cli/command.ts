@@ -14,8 +14,8 @@ export interface Command {
   readonly name: string;
   /** One line for the command list. */
   readonly summary: string;
-  /** The full `--help` text of the command. */
-  help(): string;
+  /** The full `--help` text of the command; a promise where the text needs a module the command loads lazily. */
+  help(): string | Promise<string>;
   /** Runs the command; resolves with the process exit code. */
   run(args: readonly string[], io: CommandIo): Promise<number>;
 }

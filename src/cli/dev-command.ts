@@ -1,12 +1,11 @@
 // `blackroad-operator dev`: an embedded Kubernetes API server, the workload simulator and the examples' demo services, with the operator pluggable.
+//
+// The devcluster and the CRD generator are loaded with import() when `dev` runs or prints its help: every command is
+// registered at start-up, and `run` in production must not pay for modules only `dev` uses (DESIGN.md §2;
+// tests/cli/run-modules.test.ts).
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { KubeConfig } from '@kubernetes/client-node';
-import { DEMO_SERVICES_PORT, DemoServices, isDemoServicesError } from '../devcluster/demo-services.ts';
-import { DevCluster } from '../devcluster/dev-cluster.ts';
-import { WorkloadSimulator } from '../devcluster/simulator.ts';
-import { customResourceDefinition } from '../api/crd.ts';
-import { KINDS } from '../api/kinds.ts';
+import type { DemoServices } from '../devcluster/demo-services.ts';
 import { builtinResources, KubeClient, type KubeObject } from '../kube/client.ts';
 import { isAlreadyExists } from '../kube/errors.ts';
 import { createLogger, type Logger, type LogLevel } from '../observability/logger.ts';
@@ -17,7 +16,6 @@ import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type Command, type CommandIo } from 
 /** What a component run by `dev` gets: the cluster's kubeconfig and the process logger. */
 export interface DevContext {
   readonly kubeconfigPath: string;
-  readonly kubeConfig: KubeConfig;
   readonly logger: Logger;
   /** The mask the logger scrubs with; components add the Secret values they read. */
   readonly secretMask: SecretMask;
@@ -41,7 +39,8 @@ export interface DevCommandOptions {
 
 const LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
-function help(operatorIncluded: boolean): string {
+async function help(operatorIncluded: boolean): Promise<string> {
+  const { DEMO_SERVICES_PORT } = await import('../devcluster/demo-services.ts');
   return [
     'Usage: blackroad-operator dev [flags]',
     '',
@@ -89,6 +88,7 @@ function waitForProcessSignal(): Promise<string> {
 
 /** Creates the operator's CRDs (Deploy, Sweep) and waits until each is Established. */
 export async function installCrds(client: KubeClient): Promise<void> {
+  const [{ customResourceDefinition }, { KINDS }] = await Promise.all([import('../api/crd.ts'), import('../api/kinds.ts')]);
   for (const crd of KINDS.map(customResourceDefinition)) {
     try {
       await client.create(builtinResources.customResourceDefinitions, crd as unknown as KubeObject);
@@ -110,6 +110,11 @@ export function devCommand(options: DevCommandOptions = {}): Command {
     summary: 'run an embedded Kubernetes API server and the workload simulator for development',
     help: () => help(options.operator !== undefined),
     async run(args: readonly string[], io: CommandIo): Promise<number> {
+      const [{ DEMO_SERVICES_PORT, DemoServices, isDemoServicesError }, { DevCluster }, { WorkloadSimulator }] = await Promise.all([
+        import('../devcluster/demo-services.ts'),
+        import('../devcluster/dev-cluster.ts'),
+        import('../devcluster/simulator.ts'),
+      ]);
       let parsed;
       let apiPort: number;
       let adminPort: number | undefined;
@@ -143,15 +148,15 @@ export function devCommand(options: DevCommandOptions = {}): Command {
       }
       const cluster = await DevCluster.start({ port: apiPort, ...(adminPort === undefined ? {} : { adminPort }), onError: (error) => logger.error({ err: error }, 'devcluster request failed unexpectedly') });
       cluster.writeKubeconfig(kubeconfigPath);
-      const kubeConfig = new KubeConfig();
-      kubeConfig.loadFromFile(kubeconfigPath);
-      const context: DevContext = { kubeconfigPath, kubeConfig, logger, secretMask, env: io.env };
-      const client = KubeClient.fromKubeConfig(kubeConfig, { userAgent: 'blackroad-operator-dev/0.1.0' });
+      const context: DevContext = { kubeconfigPath, logger, secretMask, env: io.env };
+      const client = KubeClient.fromFile(kubeconfigPath, { userAgent: 'blackroad-operator-dev/0.1.0' });
       await installCrds(client);
       const simulator = new WorkloadSimulator({ client, clock: systemClock, logger: logger.child({ component: 'simulator' }) });
       const runnables: DevRunnable[] = [{ name: 'simulator', run: (_context, signal) => simulator.run(signal) }];
       if (options.operator !== undefined && parsed.values['no-operator'] !== true) runnables.push(options.operator);
       const controller = new AbortController();
+      // Listening before "kubeconfig:" is printed: whoever waits for that line may signal at once.
+      const stopRequested = (options.stopSignal ?? waitForProcessSignal)();
       let failed = false;
       const running = runnables.map((runnable) =>
         runnable.run(context, controller.signal).catch((error: unknown) => {
@@ -164,7 +169,7 @@ export function devCommand(options: DevCommandOptions = {}): Command {
       if (cluster.adminUrl !== undefined) io.stdout.write(`faults: ${cluster.adminUrl}/devcluster/faults\n`);
       if (demo !== undefined) io.stdout.write(`demo services: ${demo.url}\n`);
       logger.info({ server: cluster.url, kubeconfig: kubeconfigPath, components: runnables.map((r) => r.name), ...(demo === undefined ? {} : { demoServices: demo.url }) }, 'devcluster ready');
-      const stopped = await Promise.race([(options.stopSignal ?? waitForProcessSignal)(), new Promise<string>((done) => controller.signal.addEventListener('abort', () => done('failure'), { once: true }))]);
+      const stopped = await Promise.race([stopRequested, new Promise<string>((done) => controller.signal.addEventListener('abort', () => done('failure'), { once: true }))]);
       logger.info({ reason: stopped }, 'devcluster stopping');
       controller.abort();
       await Promise.all(running);

@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { AgentCatalog, loadAgentCatalog } from '../agents/catalog.ts';
 import { DEPLOY_NAMES, SWEEP_NAMES } from '../api/group-version.ts';
 import { ConfigError, type Config } from '../config/config.ts';
@@ -113,9 +113,13 @@ async function metricsCertificate(folder: string | undefined): Promise<TlsMateri
   }
 }
 
-/** Connects to Redis and waits until the client is ready (its offline queue is off, ADR 005), or `signal` aborts. */
+/**
+ * Connects to Redis and waits until the client is ready (its offline queue is off, ADR 005), or `signal` aborts.
+ * ioredis is loaded here, so a replica without `REDIS_URL` never loads it.
+ */
 async function connectRedis(url: string, logger: Logger, signal: AbortSignal, clock: Clock): Promise<Redis> {
-  const redis = new Redis(url, { ...REDIS_CLIENT_OPTIONS });
+  const { Redis: RedisClient } = await import('ioredis');
+  const redis = new RedisClient(url, { ...REDIS_CLIENT_OPTIONS });
   let warned = false;
   redis.on('error', (error: Error) => {
     if (!warned) logger.warn({ err: error }, 'redis unavailable; retrying');

@@ -8,11 +8,21 @@
 //   registered in the {@link SecretMask} (the operator registers each value it reads from a Secret).
 // - Errors become plain objects (`type`, `message`, `stack`, own fields, `cause` chain), scrubbed the same way.
 // - Input is never mutated; cycles are cut.
+// - A scrubbed string is never longer than the original (short credentials become as many `*`).
 
 export const REDACTED = '[REDACTED]';
 
+/**
+ * What replaces `length` characters of a credential: {@link REDACTED}, or as many `*` when the credential is
+ * shorter. Masking never makes a string longer, so a length limit a text met before it was masked (a status
+ * message's `maxLength`, an event note's) still holds after.
+ */
+export function redactedOfLength(length: number): string {
+  return length >= REDACTED.length ? REDACTED : '*'.repeat(Math.max(0, length));
+}
+
 const SENSITIVE_KEY = /^(authorization|proxy-authorization|cookie|set-cookie|x-api-key|api[-_]?key|token|password|passwd|secret|private[-_]?key|client[-_]?secret|hmac[-_]?key)$|[a-z0-9](Token|Password|Secret|Passwd)$|[-_](token|password|secret)$/i;
-const CREDENTIAL_SCHEME = /\b(Bearer|Basic)\s+[A-Za-z0-9\-._~+/]+=*/gi;
+const CREDENTIAL_SCHEME = /\b(Bearer|Basic)(\s+)([A-Za-z0-9\-._~+/]+=*)/gi;
 const URL_PASSWORD = /\b([a-z][a-z0-9+.-]*:\/\/)([^\s:/@]*):([^\s/@]+)@/gi;
 const MAX_DEPTH = 32;
 
@@ -51,7 +61,7 @@ export class SecretMask {
 
   mask(text: string): string {
     if (this.#pattern === null) return text;
-    const masked = text.replace(this.#pattern, REDACTED);
+    const masked = text.replace(this.#pattern, (value) => redactedOfLength(value.length));
     return masked.includes(CUT_MARK) ? this.#maskCutStarts(masked) : masked;
   }
 
@@ -63,8 +73,9 @@ export class SecretMask {
         let length = Math.min(value.length - 1, at);
         while (length >= MIN_CUT_PREFIX && out.slice(at - length, at) !== value.slice(0, length)) length--;
         if (length >= MIN_CUT_PREFIX) {
-          out = `${out.slice(0, at - length)}${REDACTED}${out.slice(at)}`;
-          at = at - length + REDACTED.length;
+          const marker = redactedOfLength(length);
+          out = `${out.slice(0, at - length)}${marker}${out.slice(at)}`;
+          at = at - length + marker.length;
           break;
         }
       }
@@ -75,7 +86,9 @@ export class SecretMask {
 
 /** Scrubs credentials out of a string (see the module's guarantees). */
 export function redactString(text: string, mask?: SecretMask): string {
-  const scrubbed = text.replace(CREDENTIAL_SCHEME, `$1 ${REDACTED}`).replace(URL_PASSWORD, `$1$2:${REDACTED}@`);
+  const scrubbed = text
+    .replace(CREDENTIAL_SCHEME, (_match, scheme: string, space: string, credential: string) => `${scheme}${space}${redactedOfLength(credential.length)}`)
+    .replace(URL_PASSWORD, (_match, prefix: string, user: string, password: string) => `${prefix}${user}:${redactedOfLength(password.length)}@`);
   return mask === undefined ? scrubbed : mask.mask(scrubbed);
 }
 

@@ -21,8 +21,6 @@ export interface FanOutPassDeps<Input> {
   advance(target: ProgressTarget<Input>): Promise<Advance>;
   save(): Promise<void>;
   emit(event: WorkflowEventFields): void;
-  /** Stops every unit of the run (after a failed save or a cancellation). */
-  abort(reason: unknown): void;
 }
 
 /**
@@ -105,9 +103,11 @@ export class FanOutPass<Input> {
             if (this.#definition.failFast === true && this.#isFailed(records.get(current.id))) this.#stopping = true;
           })
           .catch((error: unknown) => {
-            // A failed save or a cancelled reconcile: stop every unit of this pass, then report it.
+            // A failed save or a cancelled reconcile: start no more units, let those in flight settle, then
+            // report it. In-flight units are not cut short: a call already sent would otherwise end without
+            // its result recorded, and be sent again (same key) by the next reconcile. A cancelled reconcile
+            // has already aborted them through the run's signal.
             failure ??= { error };
-            this.#deps.abort(error);
           })
           .finally(() => inFlight.delete(current.id));
         inFlight.set(current.id, running);

@@ -339,7 +339,6 @@ export class WorkflowRun<Input> {
       advance: (target) => this.#advance(target),
       save: () => this.#checkpoint.save(),
       emit: (event) => this.#emit(event),
-      abort: (reason) => this.#abort.abort(reason),
     }).run();
   }
 

@@ -34,6 +34,19 @@ describe('MaskedStatusWriter', () => {
     expect(stored).toContain(`failed: ${REDACTED}`);
   });
 
+  it('keeps a message within its limit when a secret cut short near the end is masked', async () => {
+    const { client, object, writer } = setUp();
+    for (const kept of [4, 6, 9]) {
+      // 256 characters, the API's limit for a result message, ending in the first characters of the secret.
+      const message = `${'x'.repeat(256 - kept - 2)} ${SECRET.slice(0, kept)}…`;
+      expect(message.length).toBe(256);
+      await writer.update(object, () => ({ results: [{ message }] }));
+      const stored = (client.objects.get('ci/fleet') as Thing).status?.results?.[0]?.message ?? '';
+      expect(stored).not.toContain(SECRET.slice(0, kept));
+      expect(stored.length).toBeLessThanOrEqual(256);
+    }
+  });
+
   it('writes nothing when the masked status is what is stored already', async () => {
     const { client, object, writer } = setUp();
     const written = await writer.update(object, () => ({ conditions: [{ type: 'Stalled', message: `failed: ${SECRET}` }] }));

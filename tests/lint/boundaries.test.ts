@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ESLint } from 'eslint';
@@ -78,5 +78,34 @@ describe('import cycles are lint errors', () => {
     });
     const [result] = await untyped.lintFiles([join(dir, 'src', 'workflow', 'a.ts')]);
     expect(result?.messages.map((m) => m.ruleId)).toContain('import-x/no-cycle');
+  });
+});
+
+describe('the layer table of docs/OPERATOR_ENGINE.md', () => {
+  /** What each top-level folder of src/ may never import, as the lint rule's zones say. */
+  async function lintedBoundaries(): Promise<Map<string, string[]>> {
+    const config = (await eslint.calculateConfigForFile(join(root, 'src/cli/main.ts'))) as { rules: Record<string, [unknown, { zones: { target: string; from: string }[] }]> };
+    const zones = config.rules['import-x/no-restricted-paths']?.[1].zones ?? [];
+    const folders = readdirSync(join(root, 'src'), { withFileTypes: true }).filter((entry) => entry.isDirectory()).map((entry) => entry.name);
+    const layer = (path: string) => /^\.\/src\/([\w-]+)$/.exec(path)?.[1];
+    return new Map(folders.map((folder) => [folder, [...new Set(zones.filter((zone) => layer(zone.target) === folder).flatMap((zone) => layer(zone.from) ?? []))].sort()]));
+  }
+
+  /** The "Never imports" column: backquoted folders before any `;`, every other folder for "anything of ours", none for "—". */
+  function documentedBoundaries(folders: readonly string[]): Map<string, string[]> {
+    const text = readFileSync(join(root, 'docs/OPERATOR_ENGINE.md'), 'utf8');
+    const rows = [...text.matchAll(/^\| `src\/([\w-]+)\/` \| [^|]* \| ([^|]*) \|$/gm)];
+    return new Map(
+      rows.map(([, folder = '', cell = '']) => {
+        if (cell.startsWith('anything of ours')) return [folder, folders.filter((other) => other !== folder).sort()];
+        if (cell.startsWith('—')) return [folder, []];
+        return [folder, [...(cell.split(';')[0] ?? '').matchAll(/`([\w-]+)`/g)].map((match) => match[1] ?? '').sort()];
+      }),
+    );
+  }
+
+  it('lists every folder of src/ with exactly the imports the lint rules forbid it', async () => {
+    const linted = await lintedBoundaries();
+    expect(documentedBoundaries([...linted.keys()])).toEqual(linted);
   });
 });

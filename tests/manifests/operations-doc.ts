@@ -45,3 +45,13 @@ export function documentedMetrics(): Map<string, DocumentedMetric> {
   }
   return metrics;
 }
+
+/** The requests and limits of the "Sizing" section's first table, shaped as a container's `resources`. */
+export function documentedResources(): { requests: { cpu: string; memory: string }; limits: { cpu: string; memory: string } } {
+  const row = (name: string) => {
+    const match = new RegExp(`^\\| ${name} \\| \`([^\`]+)\` \\| \`([^\`]+)\` \\|$`, 'm').exec(section('Sizing'));
+    if (match?.[1] === undefined || match[2] === undefined) throw new Error(`${OPERATIONS_DOC}: the Sizing table has no "${name}" row`);
+    return { cpu: match[1], memory: match[2] };
+  };
+  return { requests: row('Request'), limits: row('Limit') };
+}

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { loadConfig, OPTIONS } from '../../src/config/config.ts';
 import { probeKubectl, renderKustomization, REPO_ROOT, theOne, type Manifest } from '../support/kustomize.ts';
+import { documentedResources, OPERATIONS_DOC } from './operations-doc.ts';
 import { envOf, operatorContainer, operatorDeployment } from './operator-workload.ts';
 
 /** What each kustomization under manifests/ renders, as sorted "Kind/name" entries. */
@@ -128,8 +129,8 @@ describe.skipIf(!kubectl.available)('kubectl kustomize', () => {
         expect(service.spec.ports.map((port) => port.targetPort)).toEqual(['metrics']);
       });
 
-      it('requests 100m CPU and 128Mi, and is limited to 1 CPU and 256Mi', () => {
-        expect(operatorContainer(manifests()).resources).toEqual({ requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '1', memory: '256Mi' } });
+      it(`requests and is limited to the CPU and memory of the sizing table in ${OPERATIONS_DOC}`, () => {
+        expect(operatorContainer(manifests()).resources).toEqual(documentedResources());
       });
     });
   }

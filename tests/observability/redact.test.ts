@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/observability/logger.ts';
-import { REDACTED, redact, redactString, SecretMask } from '../../src/observability/redact.ts';
+import { REDACTED, redact, redactedOfLength, redactString, SecretMask } from '../../src/observability/redact.ts';
 import { excerpt } from '../../src/providers/excerpt.ts';
 
 const CANARY = 'canary-7f3a9c1e-secret-value';
@@ -60,11 +60,26 @@ describe('redact', () => {
     for (const kept of [4, 12, secret.length - 1]) {
       const quoted = excerpt(`checker answered 500: credential in use: ${secret} (retry later)`, 'checker answered 500: credential in use: '.length + kept + 1);
       expect(quoted.endsWith(`${secret.slice(0, kept)}…`)).toBe(true);
-      expect(redactString(quoted, mask)).toBe(`checker answered 500: credential in use: ${REDACTED}…`);
+      expect(redactString(quoted, mask)).toBe(`checker answered 500: credential in use: ${redactedOfLength(kept)}…`);
+      expect(redactString(quoted, mask).length).toBeLessThanOrEqual(quoted.length);
     }
     // Three characters before a cut say nothing; text that merely shares a start with a secret and is not cut stays.
     expect(redactString(`${secret.slice(0, 3)}…`, mask)).toBe(`${secret.slice(0, 3)}…`);
     expect(redactString(`${secret.slice(0, 8)} and more`, mask)).toBe(`${secret.slice(0, 8)} and more`);
+  });
+
+  it('never makes a string longer, so a length limit met before masking holds after', () => {
+    const mask = new SecretMask();
+    const short = 'k3y-42';
+    mask.add(short);
+    mask.add(`${CANARY}-checker-hmac`);
+    // A secret, a bearer token and a URL password shorter than the marker become as many stars.
+    expect(redactString(`key ${short} refused`, mask)).toBe('key ****** refused');
+    expect(redactString('Authorization: Bearer abc12', mask)).toBe('Authorization: Bearer *****');
+    expect(redactString('redis://u:pw12@cache:6379', mask)).toBe('redis://u:****@cache:6379');
+    const texts = [`${short}`, `x${short}…`, `Bearer ${CANARY}`, `${CANARY.slice(0, 5)}…`, `a ${CANARY}-checker-hmac b ${short}`, `Basic ${short}…`];
+    for (const text of texts) expect(redactString(text, mask).length, text).toBeLessThanOrEqual(text.length);
+    for (const text of texts) expect(redactString(text, mask), text).not.toContain(short);
   });
 
   it('scrubs a multi-line secret quoted with its white space collapsed', () => {

@@ -168,6 +168,53 @@ describe('fan-out groups', () => {
     expect(Object.fromEntries(attempts)).toEqual({ 'repo-0/lint': 2, 'repo-1/lint': 1 });
   });
 
+  it('a failed save stops new units but lets the calls in flight finish, so the next reconcile sends none again', async () => {
+    const w = world();
+    const calls: string[] = [];
+    let failNextSave = false;
+    let releaseSlow: (value: string) => void = () => undefined;
+    const status = w.status;
+    const flaky = {
+      save: (snapshot: Parameters<typeof status.save>[0]) => {
+        if (!failNextSave) return status.save(snapshot);
+        failNextSave = false;
+        return Promise.reject(new ServerError(500, 'InternalError', 'etcd timeout'));
+      },
+    };
+    const workflow = defineWorkflow<SweepInput>('sweep', [
+      fanOut<SweepInput, Check>({
+        name: 'checks',
+        concurrency: 2,
+        units: (input) => input.checks,
+        run: async (ctx, unit) => {
+          const verdict = await ctx.sideEffect('check', (key, signal) => {
+            calls.push(key);
+            if (unit.id === 'repo-0/lint') return Promise.resolve((failNextSave = true, 'fast'));
+            if (calls.filter((sent) => sent === key).length > 1) return Promise.resolve('sent again');
+            // Sent and answered later; an abort would cut it short with its request already sent, as fetch does.
+            return new Promise<string>((resolve, reject) => {
+              releaseSlow = resolve;
+              signal?.addEventListener('abort', () => reject(signal.reason as Error), { once: true });
+            });
+          });
+          return done({ verdict });
+        },
+      }),
+    ]);
+    const input = { checks: checks(2) };
+    const first = engineFor(w).run(workflow, { resource: resource(), input, persisted: w.status.latest, store: flaky, retry: exactRetry(w.clock) });
+    for (let i = 0; i < 20 && calls.length < 2; i++) await flush();
+    expect(calls).toHaveLength(2);
+    releaseSlow('slow');
+    await expect(first).rejects.toThrow('etcd timeout');
+    const results = await drive(engineFor(w), workflow, w, input);
+    expect(results.at(-1)?.state).toBe('succeeded');
+    // Each check was sent once: the slow one finished and was recorded although its sibling's save failed.
+    expect(calls.filter((key) => key.includes('repo-1'))).toHaveLength(1);
+    expect(calls.filter((key) => key.includes('repo-0'))).toHaveLength(1);
+    expect(w.status.latest?.units['checks']?.map((u) => u.result)).toEqual([{ verdict: 'fast' }, { verdict: 'slow' }]);
+  });
+
   it('a restarted process resumes units in progress without starting their side effects again', async () => {
     const w = world();
     const jobsCreated: string[] = [];

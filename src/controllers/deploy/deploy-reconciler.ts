@@ -166,6 +166,9 @@ export class DeployReconciler implements Reconciler<DeployObject> {
     });
     const state = deployState(result.snapshot, draft, spec);
     if (finishedNow(persisted, result)) this.#announce(run, result, state, context.logger.child({ correlationId: runId }));
+    if (result.snapshot.workflow.steps.some((entry) => entry.name === STEP.approve && entry.state === 'Succeeded')) {
+      await this.#workflows.consumeApproval(object, draft.approval?.approvedBy);
+    }
     return outcomeAction(persisted, result, state);
   }
 

@@ -1,11 +1,11 @@
 // The Deploy workflow: validate → approve → deploy (rollback as its compensation) → verify → finalize (ADR 010).
 import type { DeploySpec } from '../../api/deploy.ts';
 import { APPROVED_BY_ANNOTATION } from '../../api/group-version.ts';
+import { isNotFound } from '../../kube/errors.ts';
 import type { AuditLog } from '../../events/audit-log.ts';
 import type { DomainEvents, EventAbout } from '../../events/domain-events.ts';
 import type { ResourceRef } from '../../events/resource-ref.ts';
 import type { KubeClient } from '../../kube/client.ts';
-import { isNotFound } from '../../kube/errors.ts';
 import type { DeployProvider, DeployTarget } from '../../providers/deploy/deploy-provider.ts';
 import type { HealthChecker } from '../../providers/health/health-checker.ts';
 import { isInvalidSpec } from '../../providers/provider-error.ts';
@@ -169,7 +169,6 @@ export class DeployWorkflows {
         ...(about.correlationId === undefined ? {} : { correlationId: about.correlationId }),
         details: { version: spec.version, category: spec.compliance.category },
       });
-      await this.#consumeApproval(object, approvedBy);
       draft.approval = { required: true, requestedAt: draft.approval?.requestedAt ?? nowIso, approvedBy, approvedAt: nowIso };
       events.emit('approval.granted', about, { service: spec.service, version: spec.version, approvedBy });
       return done(undefined, `Approved by ${approvedBy}`);
@@ -177,21 +176,27 @@ export class DeployWorkflows {
   }
 
   /**
-   * Removes the approval annotation once it is recorded, so the next generation needs an approval of its own.
-   * The JSON patch tests the value first: an approval changed meanwhile is left in place.
+   * Removes the approval annotation once the run's approval is saved in status, so the next generation needs an
+   * approval of its own. Never earlier: with the annotation gone and the status write that records the approval
+   * failed (a conflict, an outage, the process killed), the gate would wait for an approval already given. The
+   * deploy step calls it first, each time it runs (the approval is saved by then), and the reconciler again
+   * while the annotation is there. Only the recorded approver's annotation is removed, and the JSON patch tests
+   * the value first: an approval changed meanwhile is left in place. Best effort: a failed removal is tried
+   * again by the next reconcile.
    */
-  async #consumeApproval(object: DeployObject, approvedBy: string): Promise<void> {
-    const path = `/metadata/annotations/${APPROVED_BY_ANNOTATION.replace(/~/g, '~0').replace(/\//g, '~1')}`;
+  async consumeApproval(object: DeployObject, recordedApprover: string | undefined): Promise<void> {
     const current = object.metadata.annotations?.[APPROVED_BY_ANNOTATION];
+    if (current === undefined || recordedApprover === undefined || current.trim().slice(0, 253) !== recordedApprover) return;
+    const path = `/metadata/annotations/${APPROVED_BY_ANNOTATION.replace(/~/g, '~0').replace(/\//g, '~1')}`;
     try {
-      await this.#services.client.patch(DEPLOYS, object.metadata.name ?? '', [{ op: 'test', path, value: current ?? approvedBy }, { op: 'remove', path }], {
+      await this.#services.client.patch(DEPLOYS, object.metadata.name ?? '', [{ op: 'test', path, value: current }, { op: 'remove', path }], {
         type: 'json',
         namespace: object.metadata.namespace ?? '',
         fieldManager: this.#services.fieldManager,
       });
     } catch (error) {
       if (isNotFound(error)) throw error;
-      // The annotation changed or went away meanwhile: nothing to consume.
+      // Changed or gone meanwhile (a failed `test`), or the write failed: the next reconcile looks again.
     }
   }
 
@@ -201,6 +206,7 @@ export class DeployWorkflows {
       async (context) => {
         const { input, signal } = context;
         const { spec, draft, provider, target, about, store } = input;
+        await this.consumeApproval(input.object, draft.approval?.approvedBy);
         const runStartedMs = startedAtMs(input) ?? 0;
         if (draft.previous === undefined || Date.parse(draft.previous.recordedAt) < runStartedMs) {
           // What runs now is recorded, and saved, before anything changes: it is what a rollback restores.

@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { idempotencyKey } from '../../../src/resilience/idempotency-store.ts';
 import { SseReader } from '../../events/sse-reader.ts';
+import { FAULTS_AVAILABLE, skipReason } from '../../support/cluster.ts';
 import { startWebhookReceiver, type WebhookReceiver } from '../../support/fakes/webhook-receiver.ts';
 import { condition, kubernetesSpec, NEW_IMAGE, startDeploySuite, stepOf, type DeploySuite, type DeployView, type OperatorUnderTest } from './deploy-suite.ts';
 
@@ -75,6 +76,19 @@ describe('the approval gate', () => {
     } finally {
       events.close();
     }
+  });
+  it.skipIf(!FAULTS_AVAILABLE)('keeps an approval whose status write failed: the annotation goes only once the approval is saved', async () => {
+    const faults = suite.cluster.faults;
+    if (faults === null) return void skipReason('approval kept through a failed status write');
+    const created = await suite.applyDeploy('approved-once', webhook('7.2.0', { compliance: { sensitive: true, category: 'policy', requireApproval: true } }));
+    await suite.waitForDeploy('approved-once', isPhase('AwaitingApproval'));
+    // The first status writes after the approval fail: the approval must not be lost with them.
+    faults.failNext({ verb: 'patch', resource: 'deploys/status', group: 'operator.blackroad.io', namespace: suite.namespace, name: 'approved-once', code: 500, count: 3 });
+    expect((await kubectl('annotate', 'deploys.operator.blackroad.io/approved-once', 'operator.blackroad.io/approved-by=bob@example.com')).code).toBe(0);
+    const done = await suite.waitForDeploy('approved-once', isPhase('Succeeded'), 10_000);
+    expect(done.status?.approval).toMatchObject({ required: true, approvedBy: 'bob@example.com' });
+    expect(done.metadata.annotations?.['operator.blackroad.io/approved-by']).toBeUndefined();
+    expect(hook.deliveries(keyOf(uidOf(created), 1))).toBe(1);
   });
 });
 
