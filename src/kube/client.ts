@@ -232,11 +232,17 @@ function buildQuery(query: RequestOptions['query']): string {
   return text === '' ? '' : `?${text}`;
 }
 
+/**
+ * The whole answer as text. Chunks are decoded as they arrive rather than kept and joined at the end: a list page
+ * is half a megabyte in 64 KiB buffers, and buffers held until the end outlive the young generation, so their
+ * memory waits for a full collection and stays in malloc's arenas long after the page has been decoded.
+ */
 function readBody(response: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    response.on('data', (chunk: Buffer) => chunks.push(chunk));
-    response.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    let text = '';
+    response.setEncoding('utf8');
+    response.on('data', (chunk: string) => (text += chunk));
+    response.on('end', () => resolve(text));
     response.on('error', reject);
     response.on('aborted', () => reject(new Error('response aborted')));
   });
@@ -471,7 +477,7 @@ export class KubeClient {
         },
         controller.signal,
       );
-      return watchEvents<T>(response, controller, () => options.signal?.removeEventListener('abort', onAbort), resourceName(resource));
+      return new WatchEventStream<T>(response, controller, () => options.signal?.removeEventListener('abort', onAbort), resourceName(resource));
     } catch (error) {
       options.signal?.removeEventListener('abort', onAbort);
       throw error;
@@ -599,29 +605,159 @@ function parseWatchLine<T extends KubeObject>(line: string, resource: string): W
   return event as WatchEvent<T>;
 }
 
-async function* watchEvents<T extends KubeObject>(response: IncomingMessage, controller: AbortController, release: () => void, resource: string): AsyncIterableIterator<WatchEvent<T>> {
-  response.setEncoding('utf8');
-  let buffer = '';
-  try {
-    try {
-      for await (const chunk of response as AsyncIterable<string>) {
-        buffer += chunk;
-        let start = 0;
-        for (let newline = buffer.indexOf('\n', start); newline >= 0; newline = buffer.indexOf('\n', start)) {
-          const line = buffer.slice(start, newline);
-          start = newline + 1;
-          if (line.trim() !== '') yield parseWatchLine<T>(line, resource);
-        }
-        buffer = buffer.slice(start);
-      }
-    } catch (error) {
-      if (controller.signal.aborted) return;
-      throw error instanceof TransportError || isApiError(error) ? error : new TransportError(`watch stream of ${resource} broke`, { cause: error });
+/** Events a watch holds parsed but not yet taken before it stops reading from the socket. */
+const MAX_QUEUED_WATCH_EVENTS = 1024;
+
+/**
+ * The events of one watch response, parsed as chunks arrive and handed out in order.
+ *
+ * A hand-written iterator rather than an async generator over the response's own iterator: it costs no promise
+ * or tick per chunk, and an operator receives one event for every write it makes. It stops reading while
+ * {@link MAX_QUEUED_WATCH_EVENTS} wait. Ends as {@link KubeClient.watch} documents: a typed error after the events
+ * before it, quietly (dropping what is queued) once the watch's signal aborts, and `return()` (a `break`) closes the
+ * connection.
+ */
+class WatchEventStream<T extends KubeObject> implements AsyncIterableIterator<WatchEvent<T>> {
+  readonly #response: IncomingMessage;
+  readonly #controller: AbortController;
+  readonly #release: () => void;
+  readonly #resource: string;
+  #queue: (WatchEvent<T> | undefined)[] = [];
+  #head = 0;
+  #partial = '';
+  #ended = false;
+  #failed = false;
+  #failure: unknown;
+  #closed = false;
+  #waiter: { resolve: (result: IteratorResult<WatchEvent<T>>) => void; reject: (error: unknown) => void } | undefined;
+  /** Once the watch's signal aborts, events still queued are dropped and the iteration ends. */
+  readonly #onAbort = (): void => {
+    this.#queue = [];
+    this.#head = 0;
+    this.#finish();
+  };
+
+  constructor(response: IncomingMessage, controller: AbortController, release: () => void, resource: string) {
+    this.#response = response;
+    this.#controller = controller;
+    this.#release = release;
+    this.#resource = resource;
+    controller.signal.addEventListener('abort', this.#onAbort, { once: true });
+    response.setEncoding('utf8');
+    response.on('data', (chunk: string) => this.#receive(chunk));
+    response.on('end', () => this.#receiveEnd());
+    response.on('error', (error) => this.#fail(error));
+    response.on('close', () => this.#fail(new Error('the connection closed before the stream ended')));
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  next(): Promise<IteratorResult<WatchEvent<T>>> {
+    if (this.#waiter !== undefined) return Promise.reject(new Error(`the watch of ${this.#resource} is already being read`));
+    return new Promise((resolve, reject) => {
+      this.#waiter = { resolve, reject };
+      this.#deliver();
+    });
+  }
+
+  return(): Promise<IteratorResult<WatchEvent<T>>> {
+    this.#finish();
+    this.#close();
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
+  #receive(chunk: string): void {
+    if (this.#ended) return;
+    const text = this.#partial === '' ? chunk : this.#partial + chunk;
+    let start = 0;
+    for (let newline = text.indexOf('\n'); newline >= 0; newline = text.indexOf('\n', start)) {
+      const line = text.slice(start, newline);
+      start = newline + 1;
+      if (!this.#parse(line)) return;
     }
-    if (buffer.trim() !== '' && !controller.signal.aborted) yield parseWatchLine<T>(buffer, resource);
-  } finally {
-    release();
-    if (!response.complete) controller.abort(new TransportError('watch closed by the client'));
-    response.destroy();
+    this.#partial = start === 0 ? text : text.slice(start);
+    if (this.#queue.length - this.#head >= MAX_QUEUED_WATCH_EVENTS) this.#response.pause();
+    this.#deliver();
+  }
+
+  #receiveEnd(): void {
+    if (this.#ended) return;
+    if (!this.#parse(this.#partial)) return;
+    this.#finish();
+  }
+
+  /** Queues the event on `line` (blank lines are skipped); false when the line ended the stream with an error. */
+  #parse(line: string): boolean {
+    if (line.trim() === '') return true;
+    try {
+      this.#queue.push(parseWatchLine<T>(line, this.#resource));
+      return true;
+    } catch (error) {
+      this.#fail(error);
+      return false;
+    }
+  }
+
+  /** Ends the stream with `error` after the events already queued (quietly once the watch's signal aborted). */
+  #fail(error: unknown): void {
+    if (this.#ended) return;
+    if (!this.#controller.signal.aborted) {
+      this.#failed = true;
+      this.#failure = error instanceof TransportError || isApiError(error) ? error : new TransportError(`watch stream of ${this.#resource} broke`, { cause: error });
+    }
+    this.#finish();
+    this.#close();
+  }
+
+  /** No event comes after the ones queued. */
+  #finish(): void {
+    this.#ended = true;
+    this.#deliver();
+  }
+
+  /** Answers a waiting `next()` if there is an answer. */
+  #deliver(): void {
+    const waiter = this.#waiter;
+    if (waiter === undefined) return;
+    if (this.#head < this.#queue.length) {
+      this.#waiter = undefined;
+      waiter.resolve({ value: this.#take(), done: false });
+    } else if (this.#failed) {
+      this.#waiter = undefined;
+      this.#failed = false;
+      this.#close();
+      waiter.reject(this.#failure);
+    } else if (this.#ended) {
+      this.#waiter = undefined;
+      this.#close();
+      waiter.resolve({ value: undefined, done: true });
+    }
+  }
+
+  #take(): WatchEvent<T> {
+    const event = this.#queue[this.#head] as WatchEvent<T>;
+    this.#queue[this.#head] = undefined;
+    this.#head += 1;
+    if (this.#head === this.#queue.length) {
+      this.#queue = [];
+      this.#head = 0;
+      if (this.#response.isPaused() && !this.#ended) this.#response.resume();
+    } else if (this.#head >= MAX_QUEUED_WATCH_EVENTS) {
+      this.#queue = this.#queue.slice(this.#head);
+      this.#head = 0;
+    }
+    return event;
+  }
+
+  /** Releases the caller's signal and the connection; once. */
+  #close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#controller.signal.removeEventListener('abort', this.#onAbort);
+    this.#release();
+    if (!this.#response.complete) this.#controller.abort(new TransportError('watch closed by the client'));
+    this.#response.destroy();
   }
 }

@@ -8,7 +8,7 @@ import type { Clock } from '../resilience/clock.ts';
 import { conditionReason, setCondition, type Condition } from './conditions.ts';
 import { generationChanged, type Predicate } from './predicates.ts';
 import type { RateLimiter } from './rate-limiter.ts';
-import { findRequeueAfterError, findTerminalError, type Reconciler, type TerminalError } from './reconciler.ts';
+import { findRequeueAfterError, findTerminalError, type ReconcileContext, type Reconciler, type TerminalError } from './reconciler.ts';
 import type { ChangeSource, Reflector } from './reflector.ts';
 import type { Runnable } from './runnable.ts';
 import type { ControllerInstruments, RuntimeMetrics } from './runtime-metrics.ts';
@@ -77,6 +77,35 @@ function ownerKeys(object: KubeObject, owner: ResourceDescriptor): string[] {
   return (object.metadata.ownerReferences ?? [])
     .filter((reference) => reference.controller === true && reference.kind === owner.kind && reference.apiVersion.split('/').slice(0, -1).join('/') === owner.group)
     .map((reference) => (namespace === undefined || namespace === '' ? reference.name : `${namespace}/${reference.name}`));
+}
+
+/**
+ * What the reconciler receives. Its child logger is created on first use: most reconciles never log, and a pino
+ * child (with its redacted bindings) costs more CPU than the rest of the runtime's work for a reconcile.
+ */
+class LazyReconcileContext implements ReconcileContext {
+  readonly signal: AbortSignal;
+  readonly reconcileID: string;
+  readonly controller: string;
+  readonly key: string;
+  readonly #parent: Logger;
+  #logger: Logger | undefined;
+
+  constructor(signal: AbortSignal, parent: Logger, reconcileID: string, controller: string, key: string) {
+    this.signal = signal;
+    this.#parent = parent;
+    this.reconcileID = reconcileID;
+    this.controller = controller;
+    this.key = key;
+  }
+
+  get logger(): Logger {
+    if (this.#logger === undefined) {
+      const { namespace, name } = parseObjectKey(this.key);
+      this.#logger = reconcileLogger(this.#parent, { controller: this.controller, namespace: namespace ?? '', name, reconcileID: this.reconcileID });
+    }
+    return this.#logger;
+  }
 }
 
 /**
@@ -219,9 +248,6 @@ export class Controller<T extends KubeObject = KubeObject> implements Runnable {
       queue.forget(key);
       return;
     }
-    const { namespace, name } = parseObjectKey(key);
-    const reconcileID = randomUUID();
-    const logger = reconcileLogger(this.#options.logger, { controller: this.name, namespace: namespace ?? '', name, reconcileID });
     const deadline = new AbortController();
     const onHardStop = (): void => deadline.abort(hardStop.reason);
     if (hardStop.aborted) deadline.abort(hardStop.reason);
@@ -229,8 +255,9 @@ export class Controller<T extends KubeObject = KubeObject> implements Runnable {
     const timeoutMs = this.#options.reconcileTimeoutMs ?? 60_000;
     const timer = clock.setTimeout(() => deadline.abort(new Error(`reconcile deadline of ${timeoutMs} ms passed`)), timeoutMs);
     const startedAt = clock.now();
+    const context = new LazyReconcileContext(deadline.signal, this.#options.logger, randomUUID(), this.name, key);
     try {
-      const action = await reconciler.reconcile(object, { signal: deadline.signal, logger, reconcileID, controller: this.name, key });
+      const action = await reconciler.reconcile(object, context);
       queue.forget(key);
       const requeueAfterMs = action?.requeueAfterMs;
       if (requeueAfterMs !== undefined && requeueAfterMs > 0) {
@@ -247,14 +274,14 @@ export class Controller<T extends KubeObject = KubeObject> implements Runnable {
       if (terminal !== undefined) {
         this.#instruments.terminalError();
         queue.forget(key);
-        logger.error({ err: error, reason: terminal.reason }, 'reconcile failed terminally; not retrying');
-        await this.#markStalled(queue, key, object, terminal, logger, deadline.signal);
+        context.logger.error({ err: error, reason: terminal.reason }, 'reconcile failed terminally; not retrying');
+        await this.#markStalled(queue, key, object, terminal, context.logger, deadline.signal);
       } else if (requeueAfter !== undefined) {
         queue.addAfter(key, requeueAfter.delayMs);
-        logger.info({ err: error, delayMs: requeueAfter.delayMs }, 'reconcile asked to retry later');
+        context.logger.info({ err: error, delayMs: requeueAfter.delayMs }, 'reconcile asked to retry later');
       } else {
         queue.addRateLimited(key, retryAfterMs(error));
-        logger.error({ err: error, retries: queue.numRequeues(key) }, 'reconcile failed; retrying with backoff');
+        context.logger.error({ err: error, retries: queue.numRequeues(key) }, 'reconcile failed; retrying with backoff');
       }
     } finally {
       clock.clearTimeout(timer);

@@ -1,5 +1,5 @@
 // The runtime's Prometheus families, with controller-runtime's exact names and labels, each label set starting at 0.
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Gauge, type Registry } from 'prom-client';
 import { exponentialBuckets, FastHistogram, ScrapedMetric, type HistogramChild } from './scraped-metric.ts';
 
 /** Numbers a work queue keeps as plain fields; read at scrape time. */
@@ -39,6 +39,14 @@ export interface ControllerInstruments {
   activeWorkers(delta: number): void;
 }
 
+/** One controller's counts behind its instruments. */
+interface ControllerCounts {
+  readonly results: Record<ReconcileResult, number>;
+  errors: number;
+  terminalErrors: number;
+  activeWorkers: number;
+}
+
 export interface LeaderInstrument {
   leading(isLeader: boolean): void;
 }
@@ -46,10 +54,6 @@ export interface LeaderInstrument {
 const RECONCILE_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7, 0.8, 0.9, 1, 1.25, 1.5, 1.75, 2, 2.5, 3, 3.5, 4, 4.5, 5, 6, 7, 8, 9, 10, 15, 20, 25, 30, 40, 50, 60];
 const QUEUE_BUCKETS = exponentialBuckets(10e-9, 10, 12);
 const RESULTS: readonly ReconcileResult[] = ['success', 'error', 'requeue', 'requeue_after'];
-
-function counter<L extends string>(registry: Registry, name: string, help: string, labelNames: readonly L[]): Counter<L> {
-  return (registry.getSingleMetric(name) as Counter<L> | undefined) ?? new Counter({ name, help, labelNames, registers: [registry] });
-}
 
 function gauge<L extends string>(registry: Registry, name: string, help: string, labelNames: readonly L[]): Gauge<L> {
   return (registry.getSingleMetric(name) as Gauge<L> | undefined) ?? new Gauge({ name, help, labelNames, registers: [registry] });
@@ -60,12 +64,13 @@ function gauge<L extends string>(registry: Registry, name: string, help: string,
  * manager, controllers, queues and electors; creating a second on the same registry reuses the families.
  */
 export class RuntimeMetrics {
-  readonly #reconcileTotal: Counter<'controller' | 'result'>;
-  readonly #reconcileErrors: Counter<'controller'>;
-  readonly #terminalErrors: Counter<'controller'>;
+  readonly #reconcileTotal: ScrapedMetric;
+  readonly #reconcileErrors: ScrapedMetric;
+  readonly #terminalErrors: ScrapedMetric;
   readonly #reconcileTime: FastHistogram;
   readonly #maxConcurrent: Gauge<'controller'>;
-  readonly #activeWorkers: Gauge<'controller'>;
+  readonly #activeWorkers: ScrapedMetric;
+  readonly #controllerCounts = new Map<string, ControllerCounts>();
   readonly #depth: ScrapedMetric;
   readonly #adds: ScrapedMetric;
   readonly #retries: ScrapedMetric;
@@ -80,12 +85,12 @@ export class RuntimeMetrics {
   readonly #watchReaders = new Map<string, Set<() => WatchStats>>();
 
   constructor(registry: Registry) {
-    this.#reconcileTotal = counter(registry, 'controller_runtime_reconcile_total', 'Total number of reconciliations per controller', ['controller', 'result']);
-    this.#reconcileErrors = counter(registry, 'controller_runtime_reconcile_errors_total', 'Total number of reconciliation errors per controller', ['controller']);
-    this.#terminalErrors = counter(registry, 'controller_runtime_terminal_reconcile_errors_total', 'Total number of terminal reconciliation errors per controller', ['controller']);
+    this.#reconcileTotal = ScrapedMetric.on(registry, 'controller_runtime_reconcile_total', 'Total number of reconciliations per controller', 'counter');
+    this.#reconcileErrors = ScrapedMetric.on(registry, 'controller_runtime_reconcile_errors_total', 'Total number of reconciliation errors per controller', 'counter');
+    this.#terminalErrors = ScrapedMetric.on(registry, 'controller_runtime_terminal_reconcile_errors_total', 'Total number of terminal reconciliation errors per controller', 'counter');
     this.#reconcileTime = FastHistogram.on(registry, 'controller_runtime_reconcile_time_seconds', 'Length of time per reconciliation per controller', RECONCILE_BUCKETS);
     this.#maxConcurrent = gauge(registry, 'controller_runtime_max_concurrent_reconciles', 'Maximum number of concurrent reconciles per controller', ['controller']);
-    this.#activeWorkers = gauge(registry, 'controller_runtime_active_workers', 'Number of currently used workers per controller', ['controller']);
+    this.#activeWorkers = ScrapedMetric.on(registry, 'controller_runtime_active_workers', 'Number of currently used workers per controller', 'gauge');
     this.#depth = ScrapedMetric.on(registry, 'workqueue_depth', 'Current depth of workqueue by workqueue and priority', 'gauge');
     this.#adds = ScrapedMetric.on(registry, 'workqueue_adds_total', 'Total number of adds handled by workqueue', 'counter');
     this.#retries = ScrapedMetric.on(registry, 'workqueue_retries_total', 'Total number of retries handled by workqueue', 'counter');
@@ -104,24 +109,34 @@ export class RuntimeMetrics {
     this.#restarts = ScrapedMetric.on(registry, 'blackroad_watch_restarts_total', 'Watches of a resource started again from the last seen version (disconnect, server timeout, silent stream).', 'counter');
   }
 
-  /** A controller's instruments; registers its label sets at 0 and `max_concurrent_reconciles`. */
+  /**
+   * A controller's instruments; registers its label sets at 0 and `max_concurrent_reconciles`. Counts are plain
+   * numbers read at scrape time: a reconcile changes three of them, and prom-client hashes the labels of each.
+   * Controllers of the same name share their counts.
+   */
   controller(name: string, maxConcurrentReconciles: number): ControllerInstruments {
-    const results = new Map(RESULTS.map((result) => [result, this.#reconcileTotal.labels({ controller: name, result })] as const));
-    for (const child of results.values()) child.inc(0);
-    const errors = this.#reconcileErrors.labels({ controller: name });
-    const terminal = this.#terminalErrors.labels({ controller: name });
-    errors.inc(0);
-    terminal.inc(0);
     this.#maxConcurrent.set({ controller: name }, maxConcurrentReconciles);
-    const active = this.#activeWorkers.labels({ controller: name });
-    active.set(0);
+    const counts = this.#countsOf(name);
     return {
-      result: (result) => results.get(result)?.inc(),
-      error: () => errors.inc(),
-      terminalError: () => terminal.inc(),
+      result: (result) => (counts.results[result] += 1),
+      error: () => (counts.errors += 1),
+      terminalError: () => (counts.terminalErrors += 1),
       reconcileTime: this.#reconcileTime.child({ controller: name }),
-      activeWorkers: (delta) => active.inc(delta),
+      activeWorkers: (delta) => (counts.activeWorkers += delta),
     };
+  }
+
+  #countsOf(name: string): ControllerCounts {
+    const existing = this.#controllerCounts.get(name);
+    if (existing !== undefined) return existing;
+    const counts: ControllerCounts = { results: { success: 0, error: 0, requeue: 0, requeue_after: 0 }, errors: 0, terminalErrors: 0, activeWorkers: 0 };
+    this.#controllerCounts.set(name, counts);
+    const labels = { controller: name };
+    this.#reconcileTotal.source(() => RESULTS.map((result) => ({ labels: { controller: name, result }, value: counts.results[result] })));
+    this.#reconcileErrors.source(() => [{ labels, value: counts.errors }]);
+    this.#terminalErrors.source(() => [{ labels, value: counts.terminalErrors }]);
+    this.#activeWorkers.source(() => [{ labels, value: counts.activeWorkers }]);
+    return counts;
   }
 
   /** A work queue's instruments; its counters and gauges are read from `read` at scrape time. Returns them and a remover. */

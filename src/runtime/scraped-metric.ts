@@ -112,7 +112,7 @@ export class FastHistogram {
 
   /** The child of one label set, created at zero (so it is exposed before its first observation). */
   child(labels: Labels): HistogramChild {
-    const key = JSON.stringify(Object.entries(labels).sort(([a], [b]) => a.localeCompare(b)));
+    const key = JSON.stringify(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
     let child = this.#children.get(key);
     if (child === undefined) {
       child = new HistogramChild(labels, this.#bounds);

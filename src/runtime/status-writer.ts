@@ -4,7 +4,7 @@ import { isConflict } from '../kube/errors.ts';
 import type { KubeObject } from '../kube/kube-object.ts';
 import type { ResourceDescriptor } from '../kube/resource-descriptor.ts';
 import { sleep, type Clock } from '../resilience/clock.ts';
-import { mergePatchDiff } from './merge-patch.ts';
+import { cloneJson, mergePatchDiff } from './merge-patch.ts';
 
 /** The two calls the status writer makes. */
 export type StatusClient = Pick<KubeClient, 'get' | 'patch'>;
@@ -62,7 +62,7 @@ export class StatusWriter<S = Record<string, unknown>> {
     let current = object;
     for (let attempt = 1; ; attempt += 1) {
       const before = current.status;
-      const after = mutate(before === undefined ? undefined : structuredClone(before));
+      const after = mutate(before === undefined ? undefined : cloneJson(before));
       const difference = mergePatchDiff(before ?? {}, after);
       if (difference === undefined) return current;
       try {

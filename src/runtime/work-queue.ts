@@ -22,13 +22,22 @@ export interface WorkQueueOptions<K> {
   readonly controller?: string;
 }
 
-/** A FIFO over an array with a moving head, compacted now and then; `shift` is O(1) amortized. */
+/**
+ * A FIFO over an array with a moving head, compacted now and then; `shift` is O(1) amortized. Entries are
+ * numbered in push order, so an entry can be told from a later one of the same key.
+ */
 class Lane<K> {
   items: (K | undefined)[] = [];
   head = 0;
+  /** Entries pushed so far: the number of the next one. */
+  pushed = 0;
+  /** Entries shifted so far: the last one shifted was number `shifted - 1`. */
+  shifted = 0;
 
-  push(key: K): void {
+  /** Appends `key`; returns the entry's number. */
+  push(key: K): number {
     this.items.push(key);
+    return this.pushed++;
   }
 
   shift(): K | undefined {
@@ -36,16 +45,12 @@ class Lane<K> {
     const key = this.items[this.head];
     this.items[this.head] = undefined;
     this.head += 1;
+    this.shifted += 1;
     if (this.head >= 1024 && this.head * 2 >= this.items.length) {
       this.items = this.items.slice(this.head);
       this.head = 0;
     }
     return key;
-  }
-
-  clear(): void {
-    this.items = [];
-    this.head = 0;
   }
 }
 
@@ -136,6 +141,11 @@ export class WorkQueue<K = string> {
   readonly #depth: [number, number] = [0, 0];
   /** Pending keys and their lane. */
   readonly #dirty = new Map<K, LaneIndex>();
+  /**
+   * The number of each queued key's live entry in its lane. Entries left behind by a priority upgrade or a key
+   * processed meanwhile are stale, and stay stale when the key is queued in that lane again later.
+   */
+  readonly #entryOf = new Map<K, number>();
   readonly #addedAt = new Map<K, number>();
   /** Keys being processed and when their processing started. */
   readonly #processing = new Map<K, number>();
@@ -304,7 +314,7 @@ export class WorkQueue<K = string> {
 
   #enqueue(key: K, lane: LaneIndex): void {
     this.#depth[lane] += 1;
-    this.#lanes[lane].push(key);
+    this.#entryOf.set(key, this.#lanes[lane].push(key));
     if (this.#waiters.length > 0) {
       const waiter = this.#waiters.shift() as (key: K | undefined) => void;
       waiter(this.#take());
@@ -328,10 +338,11 @@ export class WorkQueue<K = string> {
     for (;;) {
       const key = queue.shift();
       if (key === undefined) throw new Error(`work queue ${this.name}: lane ${lane} is empty but its depth is ${this.#depth[lane]}`);
-      if (this.#dirty.get(key) !== lane || this.#processing.has(key)) continue;
+      if (this.#dirty.get(key) !== lane || this.#processing.has(key) || this.#entryOf.get(key) !== queue.shifted - 1) continue;
       const now = this.#clock.now();
       this.#depth[lane] -= 1;
       this.#dirty.delete(key);
+      this.#entryOf.delete(key);
       this.#processing.set(key, now);
       const addedAt = this.#addedAt.get(key);
       if (addedAt !== undefined) {

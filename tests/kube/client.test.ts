@@ -302,6 +302,36 @@ describe('KubeClient watch', () => {
     expect(isTransportError(error)).toBe(true);
   });
 
+  it('hands out every event in order when the reader is far slower than the server', async () => {
+    const count = 3000;
+    const { client } = await setup((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(Array.from({ length: count }, (_, index) => `${JSON.stringify({ type: 'ADDED', object: { metadata: { name: `n${index}`, resourceVersion: String(index + 1) } } })}\n`).join(''));
+    });
+    const events = await client.watch(gizmos, { namespace: 'ns' });
+    const versions: number[] = [];
+    for await (const event of events) {
+      versions.push(Number(event.object.metadata.resourceVersion));
+      if (versions.length % 100 === 0) await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect(versions).toEqual(Array.from({ length: count }, (_, index) => index + 1));
+  });
+
+  it('throws a TransportError for a malformed line after handing out the events before it', async () => {
+    const { client } = await setup((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      const event = (name: string): string => `${JSON.stringify({ type: 'ADDED', object: { metadata: { name, resourceVersion: '2' } } })}\n`;
+      res.end(`${event('a')}\n${event('b')}{"type":\n${event('c')}`);
+    });
+    const events = await client.watch(gizmos, { namespace: 'ns' });
+    const seen: string[] = [];
+    const error = await rejection((async () => {
+      for await (const event of events) seen.push(event.object.metadata.name ?? '');
+    })());
+    expect(seen).toEqual(['a', 'b']);
+    expect(isTransportError(error)).toBe(true);
+  });
+
   it('ends quietly when the caller aborts', async () => {
     const { client } = await setup((_req, res) => {
       res.writeHead(200, { 'content-type': 'application/json' });

@@ -176,6 +176,24 @@ describe('Controller triggers', () => {
   });
 });
 
+describe('Controller reconcile context', () => {
+  it("a reconcile's logger carries the controller, the object and the reconcile's ID", async () => {
+    const lines: Record<string, unknown>[] = [];
+    const destination = { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) };
+    const h = start([gizmo('a', '1'), gizmo('b', '2')], { logger: createLogger({ level: 'info', destination }) });
+    const ids = new Map<string, string>();
+    h.behaviour = (object, context) => {
+      ids.set(context.key, context.reconcileID);
+      if (object.metadata.name === 'a') context.logger.info({ step: 1 }, 'reconciling');
+      return Promise.resolve(Action.done());
+    };
+    await until(() => h.calls.length === 2);
+    const logged = lines.filter((line) => line['msg'] === 'reconciling');
+    expect(logged).toEqual([expect.objectContaining({ controller: 'gizmo', namespace: 'ns', name: 'a', reconcileID: ids.get('ns/a'), step: 1 })]);
+    expect(ids.get('ns/a')).not.toEqual(ids.get('ns/b'));
+  });
+});
+
 describe('Controller concurrency', () => {
   it('an update during a reconcile causes exactly one more reconcile, never a concurrent one', async () => {
     const h = start([gizmo('a', '1')], { maxConcurrentReconciles: 4 });

@@ -175,6 +175,17 @@ describe('WorkQueue priorities', () => {
     expect(q.length).toBe(0);
   });
 
+  it('a key queued again in a lane where it left a stale entry waits behind the keys added before it', () => {
+    const { queue: q } = queue();
+    q.add('c', 'low');
+    q.add('c', 'high');
+    expect(q.tryGet()).toBe('c');
+    q.add('a', 'low');
+    q.done('c');
+    q.add('c', 'low');
+    expect(drainAll(q)).toEqual(['a', 'c']);
+  });
+
   it('never starves low-priority keys while high-priority keys never stop coming', () => {
     const highBurst = 4;
     const { queue: q } = queue({ highBurst });
