@@ -37,6 +37,11 @@ export interface DeployDraft {
   health: HealthStatus | undefined;
   blocked: StepNote | undefined;
   failure: StepNote | undefined;
+  /**
+   * The Stalled reason this run's failure was written with (read back from the status): `failure` lives for one
+   * reconcile only, and a later one (a new leader's first pass, a retried write) must say the same.
+   */
+  readonly recordedFailureReason: string | undefined;
 }
 
 /**
@@ -56,6 +61,7 @@ export function draftOf(status: DeployStatus | undefined, runId: string, spec: D
     health: sameRun ? status?.health : undefined,
     blocked: undefined,
     failure: undefined,
+    recordedFailureReason: sameRun ? status?.conditions?.find((condition) => condition.type === 'Stalled' && condition.status === 'True')?.reason : undefined,
   };
 }
 
@@ -95,7 +101,7 @@ export function deployState(snapshot: WorkflowSnapshot, draft: DeployDraft, spec
     if (rollback?.state === 'Failed') return { kind: 'stalled', phase: 'Failed', reason: 'RollbackFailed', message: `${failed.name} failed (${why}) and the rollback to ${restored} failed: ${rollback.message ?? ''}` };
     const rollingBack = rollback !== undefined || (spec.rollback.enabled && failed.name !== STEP.deploy && stepOf(steps, STEP.deploy)?.state === 'Succeeded');
     if (rollingBack) return progressing(draft, 'RollingBack', `Rolling back to ${restored}: ${why}`);
-    return { kind: 'stalled', phase: 'Failed', reason: draft.failure?.reason ?? FAILURE_REASON[failed.name] ?? 'DeployFailed', message: `${failed.name} failed: ${failed.message ?? why}` };
+    return { kind: 'stalled', phase: 'Failed', reason: draft.failure?.reason ?? draft.recordedFailureReason ?? FAILURE_REASON[failed.name] ?? 'DeployFailed', message: `${failed.name} failed: ${failed.message ?? why}` };
   }
   if (finishedAt !== undefined) return { kind: 'ready', phase: 'Succeeded', reason: 'Succeeded', message: `${target} is running${spec.healthCheck === undefined ? '' : ' and healthy'}` };
 

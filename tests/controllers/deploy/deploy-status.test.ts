@@ -74,6 +74,18 @@ describe('deployState', () => {
     expect(deployState(snapshot({ validate: 'Succeeded', deploy: 'Succeeded', verify: 'Failed', rollback: 'Failed' }, { finished: true }), draft({ previous }), spec())).toMatchObject({ phase: 'Failed', reason: 'RollbackFailed' });
   });
 
+  it('keeps the failure’s reason in a later reconcile of the run, which knows it only from the status written', () => {
+    const noRollback = spec({ rollback: { enabled: false } });
+    const failed = snapshot({ validate: 'Succeeded', deploy: 'Succeeded', verify: 'Failed' }, { finished: true, messages: { verify: 'Health check failed 3 times in a row' } });
+    const failure = { reason: 'HealthCheckFailed', message: 'Health check failed 3 times in a row' };
+    const written = deployStatus(undefined, failed, draft({ failure }), noRollback, 1, Date.parse('2026-11-27T12:05:00.000Z'));
+    // A new leader's first pass, or a retried write: the draft is rebuilt from the status alone.
+    const later = draftOf(written, 'uid/1', noRollback);
+    expect(deployState(failed, later, noRollback)).toMatchObject({ kind: 'stalled', phase: 'Failed', reason: 'HealthCheckFailed' });
+    // Another run's failure says nothing about this one.
+    expect(draftOf(written, 'uid/2', noRollback).recordedFailureReason).toBeUndefined();
+  });
+
   it('is Succeeded and Ready once the run finished without a failure', () => {
     expect(deployState(snapshot({ validate: 'Succeeded', deploy: 'Succeeded', verify: 'Succeeded', finalize: 'Succeeded' }, { finished: true }), draft(), spec())).toEqual({
       kind: 'ready',
