@@ -29,6 +29,13 @@ const DEFAULT_DELAY_MS = 200;
 
 /** Tries of a status write that keeps meeting a newer resourceVersion before it gives up. */
 const WRITE_ATTEMPTS = 5;
+/**
+ * Retries of a status write that failed (a 5xx, a 429, a dropped connection), 250 ms apart and doubling up to
+ * 10 s, as a controller's rate-limited requeue would: no later event would bring the object back otherwise.
+ */
+const FAILED_WRITE_RETRIES = 8;
+const FAILED_WRITE_FIRST_DELAY_MS = 250;
+const FAILED_WRITE_MAX_DELAY_MS = 10_000;
 
 type Obj = Record<string, unknown>;
 
@@ -215,6 +222,8 @@ export class WorkloadSimulator {
   readonly #logger: Logger;
   readonly #retryDelayMs: number;
   readonly #inFlight = new Map<string, TimerHandle>();
+  /** Aborted when `run` is asked to stop: pending retries end. */
+  #signal: AbortSignal | undefined;
 
   constructor(settings: WorkloadSimulatorSettings) {
     this.#client = settings.client;
@@ -225,6 +234,7 @@ export class WorkloadSimulator {
 
   /** Runs until `signal` aborts. */
   async run(signal: AbortSignal): Promise<void> {
+    this.#signal = signal;
     await Promise.all([this.#loop(deployments, signal), this.#loop(jobs, signal)]);
     for (const handle of this.#inFlight.values()) this.#clock.clearTimeout(handle);
     this.#inFlight.clear();
@@ -249,12 +259,18 @@ export class WorkloadSimulator {
         resourceVersion = undefined;
         if (isGone(error)) continue;
         this.#logger.warn({ err: error, kind: kind.name }, 'simulator watch failed; retrying');
-        await new Promise((resolve) => {
-          const handle = this.#clock.setTimeout(() => resolve(undefined), this.#retryDelayMs);
-          signal.addEventListener('abort', () => (this.#clock.clearTimeout(handle), resolve(undefined)), { once: true });
-        });
+        await this.#pause(this.#retryDelayMs, signal);
       }
     }
+  }
+
+  /** Resolves after `ms`, or at once when `signal` aborts. */
+  #pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
+    return new Promise((resolve) => {
+      if (signal?.aborted === true) return resolve();
+      const handle = this.#clock.setTimeout(() => resolve(), ms);
+      signal?.addEventListener('abort', () => (this.#clock.clearTimeout(handle), resolve()), { once: true });
+    });
   }
 
   #observe(kind: Kind, obj: Obj): void {
@@ -286,26 +302,33 @@ export class WorkloadSimulator {
     const namespace = String(plannedMeta['namespace'] ?? '');
     const name = String(plannedMeta['name'] ?? '');
     let live = current;
-    try {
-      for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt += 1) {
-        live ??= (await this.#client.get(kind.resource, name, { namespace })) as unknown as Obj;
-        const meta = field(live, 'metadata') ?? {};
-        if (meta['uid'] !== plannedMeta['uid'] || generationOf(live) !== generationOf(planned ?? {}) || meta['deletionTimestamp'] !== undefined || kind.settled(live)) return;
-        const changes = change(live);
-        if (changes === undefined) return;
-        try {
-          await this.#client.replace(kind.resource, { ...live, status: mergedStatus(field(live, 'status'), changes) } as unknown as KubeObject, { subresource: 'status' });
-          return;
-        } catch (error) {
-          if (!isConflict(error)) throw error;
-          live = undefined;
+    for (let failures = 0; ; failures += 1) {
+      try {
+        for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt += 1) {
+          live ??= (await this.#client.get(kind.resource, name, { namespace })) as unknown as Obj;
+          const meta = field(live, 'metadata') ?? {};
+          if (meta['uid'] !== plannedMeta['uid'] || generationOf(live) !== generationOf(planned ?? {}) || meta['deletionTimestamp'] !== undefined || kind.settled(live)) return;
+          const changes = change(live);
+          if (changes === undefined) return;
+          try {
+            await this.#client.replace(kind.resource, { ...live, status: mergedStatus(field(live, 'status'), changes) } as unknown as KubeObject, { subresource: 'status' });
+            return;
+          } catch (error) {
+            if (!isConflict(error)) throw error;
+            live = undefined;
+          }
         }
+        this.#logger.warn({ kind: kind.name, name }, 'simulator status write kept conflicting; giving up');
+        return;
+      } catch (error) {
+        // A deleted object needs no status; anything else is tried again from a fresh read.
+        if (isNotFound(error)) return;
+        const giveUp = failures >= FAILED_WRITE_RETRIES || this.#signal?.aborted === true;
+        this.#logger.warn({ err: error, kind: kind.name, name, failures: failures + 1 }, giveUp ? 'simulator status write failed; giving up' : 'simulator status write failed; retrying');
+        if (giveUp) return;
+        live = undefined;
+        await this.#pause(Math.min(FAILED_WRITE_FIRST_DELAY_MS * 2 ** failures, FAILED_WRITE_MAX_DELAY_MS), this.#signal);
       }
-      this.#logger.warn({ kind: kind.name, name }, 'simulator status write kept conflicting; giving up');
-    } catch (error) {
-      // A deleted object needs no status; anything else is logged and retried by the next event.
-      if (!isNotFound(error)) this.#logger.warn({ err: error, kind: kind.name, name }, 'simulator status write failed');
     }
   }
-
 }

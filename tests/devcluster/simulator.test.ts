@@ -3,7 +3,7 @@ import { pino } from 'pino';
 import { DELAY_ANNOTATION, FAIL_IMAGES_ANNOTATION, OUTCOME_ANNOTATION, WorkloadSimulator } from '../../src/devcluster/simulator.ts';
 import { KubeClient } from '../../src/kube/client.ts';
 import { systemClock } from '../../src/resilience/clock.ts';
-import { startCluster, type ClusterHarness } from '../support/cluster.ts';
+import { FAULTS_AVAILABLE, skipReason, startCluster, type ClusterHarness } from '../support/cluster.ts';
 
 let cluster: ClusterHarness;
 const controller = new AbortController();
@@ -55,6 +55,18 @@ describe('workload simulator', () => {
     const done = await until(`${path}/web`, (obj) => condition(obj, 'Available')?.status === 'True');
     expect(done.status).toMatchObject({ observedGeneration: 1, replicas: 3, updatedReplicas: 3, availableReplicas: 3 });
     expect(condition(done, 'Progressing')).toMatchObject({ status: 'True', reason: 'NewReplicaSetAvailable' });
+  });
+
+  it.skipIf(!FAULTS_AVAILABLE)('finishes a rollout whose status writes failed: it tries again, as a controller requeues', async () => {
+    const faults = cluster.faults;
+    if (faults === null) return void skipReason('simulator retrying failed writes');
+    const path = `/apis/apps/v1/namespaces/${cluster.namespace}/deployments`;
+    // The finishing write fails twice: no later event would bring the Deployment back to the simulator.
+    await cluster.request('POST', path, { body: deployment('flaky', { [DELAY_ANNOTATION]: '300' }) });
+    await until(`${path}/flaky`, (obj) => obj.status?.observedGeneration === 1);
+    faults.failNext({ verb: 'update', resource: 'deployments/status', group: 'apps', namespace: cluster.namespace, name: 'flaky', code: 500, count: 2 });
+    const done = await until(`${path}/flaky`, (obj) => condition(obj, 'Available')?.status === 'True');
+    expect(done.status).toMatchObject({ observedGeneration: 1, availableReplicas: 3 });
   });
 
   it('fails the rollout of a bad image and rolls the good one out again, as a real cluster would', async () => {
