@@ -19,7 +19,7 @@
 import { builtinResources, type KubeClient, type KubeObject, type ResourceDescriptor } from '../kube/client.ts';
 import { isConflict, isGone, isNotFound } from '../kube/errors.ts';
 import type { Logger } from '../observability/logger.ts';
-import type { Clock, TimerHandle } from '../resilience/clock.ts';
+import { sleep, type Clock, type TimerHandle } from '../resilience/clock.ts';
 
 export const OUTCOME_ANNOTATION = 'devcluster.blackroad.io/outcome';
 export const DELAY_ANNOTATION = 'devcluster.blackroad.io/delay-ms';
@@ -266,11 +266,7 @@ export class WorkloadSimulator {
 
   /** Resolves after `ms`, or at once when `signal` aborts. */
   #pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
-    return new Promise((resolve) => {
-      if (signal?.aborted === true) return resolve();
-      const handle = this.#clock.setTimeout(() => resolve(), ms);
-      signal?.addEventListener('abort', () => (this.#clock.clearTimeout(handle), resolve()), { once: true });
-    });
+    return sleep(this.#clock, ms, signal).catch(() => undefined);
   }
 
   #observe(kind: Kind, obj: Obj): void {
@@ -328,6 +324,7 @@ export class WorkloadSimulator {
         if (giveUp) return;
         live = undefined;
         await this.#pause(Math.min(FAILED_WRITE_FIRST_DELAY_MS * 2 ** failures, FAILED_WRITE_MAX_DELAY_MS), this.#signal);
+        if (this.#signal?.aborted === true) return;
       }
     }
   }
