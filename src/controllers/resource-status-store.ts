@@ -1,7 +1,7 @@
 // The workflow engine's status store over the runtime's status writer: each save is one /status patch of the run and the summary derived from it.
-import { isDeepStrictEqual } from 'node:util';
 import type { WorkflowStatus } from '../api/status.ts';
 import { ConflictError } from '../kube/errors.ts';
+import { jsonEqual } from '../runtime/merge-patch.ts';
 import type { StatusMutation, StatusWriter, WithStatus } from '../runtime/status-writer.ts';
 import type { WorkflowSnapshot, WorkflowStatusStore, WorkflowUnit } from '../workflow/workflow-status-store.ts';
 
@@ -96,10 +96,14 @@ export class ResourceStatusStore<T extends WithStatus<S>, S> implements Workflow
     const { writer, signal } = this.#options;
     const known = this.#object.status;
     const object = this.#object;
+    // The first application is to `known` itself; only a re-read after a 409 can differ from it.
+    let reread = false;
     this.#object = await writer.update(
       object,
       (current) => {
-        if (!isDeepStrictEqual(current, known)) {
+        const changed = reread && !jsonEqual(current, known);
+        reread = true;
+        if (changed) {
           const name = `${object.metadata.namespace ?? ''}/${object.metadata.name ?? ''}`;
           throw new ConflictError(409, 'Conflict', `the status of ${name} was changed by another writer since this reconcile read it; the reconcile starts again from the server's copy`);
         }
