@@ -90,17 +90,21 @@ function refId(namespace: string, ref: SecretRef): string {
 /**
  * The Secrets one reconcile reads: each key of each Secret is asked of the {@link SecretReader} once, however
  * many units use it, and the next reconcile reads afresh (a rotated Secret is used from then on). A failed read
- * is not kept: the next caller asks again.
+ * is not kept: the next caller asks again. The shared read runs under the reconcile's signal, when given, not
+ * the first caller's: one unit's attempt ending must not fail the others waiting on the same read.
  */
 export class SecretReads implements SecretSource {
   readonly #reader: SecretSource;
+  readonly #signal: AbortSignal | undefined;
   readonly #reads = new Map<string, Promise<string>>();
 
-  constructor(reader: SecretSource) {
+  constructor(reader: SecretSource, signal?: AbortSignal) {
     this.#reader = reader;
+    this.#signal = signal;
   }
 
-  read(namespace: string, ref: SecretRef, signal?: AbortSignal): Promise<string> {
+  read(namespace: string, ref: SecretRef, callerSignal?: AbortSignal): Promise<string> {
+    const signal = this.#signal ?? callerSignal;
     const id = refId(namespace, ref);
     const known = this.#reads.get(id);
     if (known !== undefined) return known;

@@ -36,6 +36,18 @@ describe('SecretReads (the Secrets of one reconcile)', () => {
     await expect(reads.read('prod', { name: 'hook', key: 'hmac' })).resolves.toBe('created-since');
     expect(api.reads).toBe(2);
   });
+
+  it('reads under the reconcile’s signal, so one caller’s attempt ending does not fail the others sharing the read', async () => {
+    api.put('prod', 'hook', { hmac: 'shared-key-value' });
+    const reconcile = new AbortController();
+    const first = new AbortController();
+    first.abort(new Error('attempt 1 of unit a ended'));
+    const reads = new SecretReads(api.secrets, reconcile.signal);
+    // The first caller's signal is already aborted: with it the shared read would fail for every caller.
+    const values = await Promise.all([reads.read('prod', { name: 'hook', key: 'hmac' }, first.signal), reads.read('prod', { name: 'hook', key: 'hmac' })]);
+    expect(values).toEqual(['shared-key-value', 'shared-key-value']);
+    expect(api.reads).toBe(1);
+  });
 });
 
 describe('SecretReader', () => {

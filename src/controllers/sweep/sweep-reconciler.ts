@@ -224,7 +224,7 @@ export class SweepReconciler implements Reconciler<SweepObject> {
       run,
       units,
       startChecksUntilMs: clock.now() + (this.#options.tuning?.passBudgetMs ?? DEFAULT_PASS_BUDGET_MS),
-      secrets: new SecretReads(this.#context.secrets),
+      secrets: new SecretReads(this.#context.secrets, context.signal),
       suspended: () => spec.suspend || this.#suspendedSince(object),
     };
     const workflow = sweepWorkflow(spec, { runners: this.#runners, clock, ...(this.#options.tuning?.jobPollMs === undefined ? {} : { jobPollMs: this.#options.tuning.jobPollMs }) });
