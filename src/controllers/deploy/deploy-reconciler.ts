@@ -181,9 +181,9 @@ export class DeployReconciler implements Reconciler<DeployObject> {
     if (result.state !== 'running' && !finishedNow(persisted, result)) await store.refresh();
     const state = deployState(result.snapshot, draft, spec);
     if (finishedNow(persisted, result)) this.#announce(run, result, state, context.logger.child({ correlationId: runId }));
-    if (result.snapshot.workflow.steps.some((entry) => entry.name === STEP.approve && entry.state === 'Succeeded')) {
-      await this.#workflows.consumeApproval(object, draft.approval?.approvedBy);
-    }
+    // A run that finished earlier leaves the annotation alone: it may be an approval given ahead for the next spec.
+    const approved = result.snapshot.workflow.steps.some((entry) => entry.name === STEP.approve && entry.state === 'Succeeded');
+    if (approved && (result.state === 'running' || finishedNow(persisted, result))) await this.#workflows.consumeApproval(object, draft.approval?.approvedBy);
     return outcomeAction(persisted, result, state);
   }
 

@@ -78,6 +78,22 @@ describe('the approval gate', () => {
       events.close();
     }
   });
+  it('keeps an approval given ahead for the next spec: a finished run does not consume it', async () => {
+    const sensitive = { compliance: { sensitive: true, category: 'identity', requireApproval: true } };
+    await suite.applyDeploy('ahead', webhook('9.0.0', sensitive));
+    await suite.waitForDeploy('ahead', isPhase('AwaitingApproval'));
+    expect((await kubectl('annotate', 'deploys.operator.blackroad.io/ahead', 'operator.blackroad.io/approved-by=carol@example.com')).code).toBe(0);
+    await suite.waitForDeploy('ahead', (deploy) => deploy.status?.phase === 'Succeeded' && deploy.metadata.annotations?.['operator.blackroad.io/approved-by'] === undefined);
+    // The same approver approves the next version before it is applied: the finished run leaves it alone.
+    expect((await kubectl('annotate', 'deploys.operator.blackroad.io/ahead', 'operator.blackroad.io/approved-by=carol@example.com')).code).toBe(0);
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect((await suite.getDeploy('ahead'))?.metadata.annotations?.['operator.blackroad.io/approved-by']).toBe('carol@example.com');
+    await suite.patchDeploy('ahead', { spec: { version: '9.1.0' } });
+    const next = await suite.waitForDeploy('ahead', (deploy) => deploy.metadata.generation === 2 && deploy.status?.observedGeneration === 2 && deploy.status.phase === 'Succeeded');
+    expect(next.status?.approval).toMatchObject({ required: true, approvedBy: 'carol@example.com' });
+    expect(next.metadata.annotations?.['operator.blackroad.io/approved-by']).toBeUndefined();
+  });
+
   it.skipIf(!FAULTS_AVAILABLE)('keeps an approval whose status write failed: the annotation goes only once the approval is saved', async () => {
     const faults = suite.cluster.faults;
     if (faults === null) return void skipReason('approval kept through a failed status write');
