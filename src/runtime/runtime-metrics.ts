@@ -61,7 +61,8 @@ function gauge<L extends string>(registry: Registry, name: string, help: string,
 
 /**
  * Every runtime metric family on one registry. Create one per registry in the composition root and hand it to the
- * manager, controllers, queues and electors; creating a second on the same registry reuses the families.
+ * manager, controllers, queues and electors. A second one on the same registry reuses the families, but must not
+ * instrument a controller the first one does: each keeps its own counts, and two would export the same series.
  */
 export class RuntimeMetrics {
   readonly #reconcileTotal: ScrapedMetric;
