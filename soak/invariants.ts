@@ -99,9 +99,13 @@ function result(name: string, failures: string[], summary: string, notes?: strin
 
 const conditionOf = (object: FinalObject, type: string): Condition | undefined => object.status?.conditions?.find((condition) => condition.type === type);
 
-/** The idempotency key of a Deploy step's side effect for a generation. */
-export function deployKey(uid: string, generation: number, step: 'deploy' | 'rollback'): string {
-  return idempotencyKey({ uid, generation, step, unit: step });
+/**
+ * The idempotency key of a Deploy step's side effect in the run `status.workflow.id` names (`<uid>/<generation>`
+ * and, since runs carry the hash of their spec, `/<hash>`; ADR 010).
+ */
+export function deployKey(object: Pick<FinalObject, 'metadata' | 'status'>, step: 'deploy' | 'rollback'): string {
+  const [uid = object.metadata.uid, generation = String(object.metadata.generation), run] = (object.status?.workflow?.id ?? '').split('/').filter((part) => part !== '');
+  return idempotencyKey({ uid, generation: Number(generation), ...(run === undefined ? {} : { run }), step, unit: step });
 }
 
 function checkCommonStatus(object: FinalObject, kind: string, failures: string[]): boolean {
@@ -227,11 +231,10 @@ export function checkExactlyOnce(observations: Observations): InvariantResult {
   for (const plan of observations.workload.deploys) {
     const object = deploys.get(plan.name);
     if (object === undefined || plan.invalid !== undefined) continue;
-    const { uid, generation } = object.metadata;
     const last = plan.generations[plan.generations.length - 1];
-    const deployed = effectKeys.has(deployKey(uid, generation, 'deploy'));
-    const rolledBack = effectKeys.has(deployKey(uid, generation, 'rollback'));
-    if (last?.deploy !== 'reject' && !deployed) failures.push(`Deploy ${plan.name}: no deploy with key ${deployKey(uid, generation, 'deploy')} reached ${plan.provider}`);
+    const deployed = effectKeys.has(deployKey(object, 'deploy'));
+    const rolledBack = effectKeys.has(deployKey(object, 'rollback'));
+    if (last?.deploy !== 'reject' && !deployed) failures.push(`Deploy ${plan.name}: no deploy with key ${deployKey(object, 'deploy')} reached ${plan.provider}`);
     const rollbackExpected = plan.expected.reason === 'RolledBack' || plan.expected.reason === 'RollbackFailed';
     if (rollbackExpected !== rolledBack) failures.push(`Deploy ${plan.name}: rollback ${rolledBack ? 'reached' : 'did not reach'} ${plan.provider}, expected ${plan.expected.phase}/${String(plan.expected.reason)}`);
   }
@@ -269,7 +272,7 @@ export function checkNoLostUpdate(observations: Observations): InvariantResult {
     if (object === undefined) continue;
     const status = object.status;
     const calledKeys = keysByUid.get(object.metadata.uid)?.size ?? 0;
-    const lastCalled = keysByUid.get(object.metadata.uid)?.has(deployKey(object.metadata.uid, object.metadata.generation, 'deploy')) === true;
+    const lastCalled = keysByUid.get(object.metadata.uid)?.has(deployKey(object, 'deploy')) === true;
     // Each deploy step that finished adds one to revision; a superseded generation's call may have landed without it.
     const revision = status?.revision ?? 0;
     if (revision > calledKeys || (lastCalled && revision < 1) || (plan.generations.length === 1 && revision !== calledKeys)) failures.push(`Deploy ${plan.name}: revision ${revision}, ${calledKeys} deploy keys reached the provider`);

@@ -112,7 +112,7 @@ describe('the invariants', () => {
   });
 
   it('accept a repeated call only inside the documented window: a kill, Redis restart or leader change near the first call', () => {
-    const key = deployKey('uid-a', 1, 'deploy');
+    const key = deployKey(finalDeploy('a', 'Succeeded'), 'deploy');
     const call = (atMs: number): LandedCall => ({ target: 'webhook', operation: 'deploy', idempotencyKey: key, atMs, subject: 'a' });
     const workload = { deploys: [plan('a')], sweeps: [] };
     const base = { workload, deploys: [finalDeploy('a', 'Succeeded')], landed: [call(10_000), call(320_000)], hookDeliveries: () => 2 };
@@ -126,11 +126,17 @@ describe('the invariants', () => {
 
   it('fail when a Railway key created two deployments, or a rollback reached the provider that none was expected of', () => {
     const workload = { deploys: [plan('a', { provider: 'railway' })], sweeps: [] };
-    const key = deployKey('uid-a', 1, 'deploy');
+    const key = deployKey(finalDeploy('a', 'Succeeded'), 'deploy');
     const landed: LandedCall[] = [0, 1].map((i) => ({ target: 'railway', operation: 'serviceInstanceDeployV2', idempotencyKey: key, atMs: i, subject: 'a' }));
-    landed.push({ target: 'railway', operation: 'deploymentRollback', idempotencyKey: deployKey('uid-a', 1, 'rollback'), atMs: 5, subject: 'a' });
+    landed.push({ target: 'railway', operation: 'deploymentRollback', idempotencyKey: deployKey(finalDeploy('a', 'Succeeded'), 'rollback'), atMs: 5, subject: 'a' });
     const result = checkExactlyOnce(observations({ workload, deploys: [finalDeploy('a', 'Succeeded')], landed }));
     expect(result.failures).toEqual([`railway serviceInstanceDeployV2 ${key}: 2 deployments created with one key (the provider adopts an earlier attempt's deployment)`, 'Deploy a: rollback reached railway, expected Succeeded/undefined']);
+  });
+
+  it('name a Deploy step’s key after the run its status names, the spec hash included', () => {
+    const hashed = { ...finalDeploy('a', 'Succeeded'), status: { ...finalDeploy('a', 'Succeeded').status, workflow: { id: 'uid-a/3/0f1e2d3c4b', finishedAt: 'x' } } };
+    expect(deployKey(hashed, 'deploy')).toBe('uid-a/3/0f1e2d3c4b/deploy/deploy');
+    expect(deployKey(finalDeploy('a', 'Succeeded'), 'rollback')).toBe('uid-a/1/rollback/rollback');
   });
 
   it('fail on any sight of the canary, and when no error body ever carried it', () => {
