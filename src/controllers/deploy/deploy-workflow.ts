@@ -181,9 +181,9 @@ export class DeployWorkflows {
    * approval of its own. Never earlier: with the annotation gone and the status write that records the approval
    * failed (a conflict, an outage, the process killed), the gate would wait for an approval already given. The
    * deploy step calls it first, each time it runs (the approval is saved by then), and the reconciler again
-   * while the run goes on and in the reconcile that finishes it. Only the recorded approver's annotation is removed, and the JSON patch tests
-   * the value first: an approval changed meanwhile is left in place. Best effort: a failed removal is tried
-   * again by the next reconcile.
+   * while the run goes on and in the reconcile that finishes it. Only the recorded approver's annotation is
+   * removed, and the JSON patch tests the value first: an approval changed meanwhile is left in place. Best
+   * effort: a failed removal is tried again by the next reconcile of the run.
    */
   async consumeApproval(object: DeployObject, recordedApprover: string | undefined): Promise<void> {
     const current = object.metadata.annotations?.[APPROVED_BY_ANNOTATION];
