@@ -165,9 +165,11 @@ export function devCommand(options: DevCommandOptions = {}): Command {
           controller.abort();
         }),
       );
-      io.stdout.write(`kubeconfig: ${kubeconfigPath}\n`);
-      if (cluster.adminUrl !== undefined) io.stdout.write(`faults: ${cluster.adminUrl}/devcluster/faults\n`);
-      if (demo !== undefined) io.stdout.write(`demo services: ${demo.url}\n`);
+      // One write, so a reader that has the first line has them all.
+      const ready = [`kubeconfig: ${kubeconfigPath}`];
+      if (cluster.adminUrl !== undefined) ready.push(`faults: ${cluster.adminUrl}/devcluster/faults`);
+      if (demo !== undefined) ready.push(`demo services: ${demo.url}`);
+      io.stdout.write(`${ready.join('\n')}\n`);
       logger.info({ server: cluster.url, kubeconfig: kubeconfigPath, components: runnables.map((r) => r.name), ...(demo === undefined ? {} : { demoServices: demo.url }) }, 'devcluster ready');
       const stopped = await Promise.race([stopRequested, new Promise<string>((done) => controller.signal.addEventListener('abort', () => done('failure'), { once: true }))]);
       logger.info({ reason: stopped }, 'devcluster stopping');

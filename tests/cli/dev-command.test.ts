@@ -23,7 +23,7 @@ describe('blackroad-operator dev', () => {
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     try {
       const deadline = Date.now() + 20_000;
-      while (!stdout.includes('\n') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 25));
+      while (!stdout.includes('demo services: ') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 25));
       expect(stdout.split('\n')[0]).toBe(`kubeconfig: ${kubeconfig}`);
       const demo = /^demo services: (http:\/\/127\.0\.0\.1:\d+)$/m.exec(stdout)?.[1];
       expect(demo, stdout).toBeDefined();
