@@ -169,6 +169,7 @@ export class FanOutPass<Input> {
       timeoutMs: definition.timeoutMs ?? retry.settings.attemptTimeoutMs,
       keepResult: true,
       run: (context) => definition.run(context, unit),
+      deferredMessage: (error) => definition.deferredMessage?.(error),
       get: () => records.get(unit.id) as StepProgress,
       set: (progress) => records.set(unit.id, progress),
       settled,

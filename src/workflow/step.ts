@@ -72,6 +72,12 @@ interface StepCommon<Input> {
   readonly timeoutMs?: number;
   /** Undoes this step when a later step fails for good (e.g. rollback of a deploy). Runs as a step of its own. */
   readonly compensation?: Step<Input>;
+  /**
+   * The status message of a wait the engine imposes when a run is deferred (an open breaker, a claim held by
+   * another run, an unreachable store), so a controller can mark the waits it reports; the error's message when
+   * absent or undefined.
+   */
+  deferredMessage?(error: unknown): string | undefined;
 }
 
 /** One step: run until done, waiting and retrying across reconciles. */
