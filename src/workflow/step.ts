@@ -102,6 +102,11 @@ export interface FanOut<Input, Unit extends FanOutUnit = FanOutUnit> extends Ste
   readonly failFast?: boolean;
   /** A unit that finished with this result still counts as failed (a check that ran and found problems). */
   readonly unitFailed?: (result: unknown) => boolean;
+  /**
+   * The circuit breaker (its registry name) a unit's calls go through, if any. While that breaker refuses calls,
+   * the unit is not run: it waits for the breaker without an attempt (see `FanOutPass`).
+   */
+  breaker?(unit: Unit, input: Input): string | undefined;
   run(context: StepContext<Input>, unit: Unit): Promise<StepOutcome>;
   /**
    * The group's outcome from its finished units (`done` or `fail`; anything else fails the group). By

@@ -337,6 +337,7 @@ export class WorkflowRun<Input> {
       defaultRetry: this.#request.retry,
       entry: this.#entry(definition.name),
       records,
+      breakers: this.#services.breakers,
       advance: (target) => this.#advance(target),
       save: () => this.#checkpoint.save(),
       emit: (event) => this.#emit(event),

@@ -132,8 +132,10 @@ function callTimeoutMs(unit: SweepUnit): number {
  * effect (`start`: a Job created, or the checker's verdict), so a restarted operator never starts it twice in
  * one run. An http unit is then done with the verdict. A job unit looks at its Job: running → wait;
  * `Complete` → passed; `Failed` → failed (or errored when it timed out); gone before it finished → created
- * again once (`recreate`), and errored if it goes missing again. A unit whose check could not start because a
- * dependency is out waits for it (the engine's deferral) with a message the status reads as `DependencyUnavailable`.
+ * again once (`recreate`), and errored if it goes missing again. An http unit whose checker's breaker refuses
+ * calls is not run at all (the fan-out's `breaker`): it waits for the breaker, with no attempt counted and no call
+ * made. Any unit the engine defers because a dependency is out says so in a message the status reads as
+ * `DependencyUnavailable`.
  */
 export function sweepWorkflow(spec: SweepSpec, options: SweepWorkflowOptions): Workflow<SweepRunInput> {
   const jobPollMs = options.jobPollMs ?? 30_000;
@@ -205,6 +207,7 @@ export function sweepWorkflow(spec: SweepSpec, options: SweepWorkflowOptions): W
       timeoutMs: longest + CLAIM_MARGIN_MS,
       units: (input) => input.units,
       unitFailed: (result) => (result as UnitVerdict | null)?.verdict !== 'passed',
+      breaker: unitBreaker,
       deferredMessage: dependencyMessage,
       run: runUnit,
     }),
