@@ -1,9 +1,10 @@
 // One reconcile's pass over a fan-out group: schedules its units under the concurrency limit, then fans in.
+import type { CircuitBreakerRegistry } from '../resilience/circuit-breaker-registry.ts';
 import type { Clock } from '../resilience/clock.ts';
 import { NonRetryableError } from '../resilience/classify-failure.ts';
 import type { RetryPolicy } from '../resilience/retry.ts';
 import { done, fail, type FanOut, type FanOutUnit, type StepOutcome } from './step.ts';
-import { compact, errorMessage, FINAL_STATES, statusMessage, withChanges, type Advance, type ProgressTarget, type StepProgress } from './step-progress.ts';
+import { compact, deferredProgress, errorMessage, FINAL_STATES, statusMessage, withChanges, type Advance, type ProgressTarget, type StepProgress } from './step-progress.ts';
 import type { WorkflowEventFields } from './workflow-events.ts';
 import type { WorkflowUnit } from './workflow-status-store.ts';
 
@@ -17,6 +18,8 @@ export interface FanOutPassDeps<Input> {
   readonly entry: { progress: StepProgress };
   /** The unit records of the group, by unit id (a unit never started has none). */
   readonly records: Map<string, StepProgress>;
+  /** The breakers units call through (`FanOut.breaker`). */
+  readonly breakers: Pick<CircuitBreakerRegistry, 'get'>;
   /** Runs one attempt of a unit if it is due (the run's step logic). */
   advance(target: ProgressTarget<Input>): Promise<Advance>;
   save(): Promise<void>;
@@ -29,12 +32,16 @@ export interface FanOutPassDeps<Input> {
  * Guarantees: at most `concurrency` units are in progress (started and not finished; a unit waiting on
  * its Job keeps its slot); slots freed during the pass are refilled in it; each unit is advanced at
  * most once per pass; with `failFast`, no unit starts after one has failed, and units never started end
- * `Skipped`; the group finishes (fan-in) only when every unit has.
+ * `Skipped`; the group finishes (fan-in) only when every unit has. A unit whose breaker refuses calls is
+ * not run: it waits for the breaker without an attempt; while a breaker is half-open, the pass runs one of
+ * its units at a time, so its trial call decides for the others.
  */
 export class FanOutPass<Input> {
   readonly #definition: FanOut<Input>;
   readonly #deps: FanOutPassDeps<Input>;
   #units: readonly FanOutUnit[] = [];
+  /** The breaker of each unit that names one (`FanOut.breaker`), by unit id. */
+  #breakerOf = new Map<string, string>();
   /** With failFast, set once a unit has failed: no more units start. */
   #stopping = false;
 
@@ -51,6 +58,11 @@ export class FanOutPass<Input> {
 
     this.#units = this.#definition.units(this.#deps.input);
     if (new Set(this.#units.map((unit) => unit.id)).size !== this.#units.length) throw new Error(`fan-out ${this.#definition.name}: unit ids are not unique`);
+    this.#breakerOf = new Map();
+    for (const unit of this.#units) {
+      const breaker = this.#definition.breaker?.(unit, this.#deps.input);
+      if (breaker !== undefined) this.#breakerOf.set(unit.id, breaker);
+    }
     const firstRun = entry.progress.state === 'Pending';
     entry.progress = withChanges(entry.progress, { state: 'Running', attempts: Math.max(1, entry.progress.attempts), startedAt: entry.progress.startedAt ?? this.#now() }, ['nextAttemptAt']);
     if (firstRun) {
@@ -73,17 +85,59 @@ export class FanOutPass<Input> {
     return progress !== undefined && !FINAL_STATES.has(progress.state);
   }
 
-  /** The next unit to advance: a unit in progress that is due, else a new one if a slot is free. */
-  #next(visited: ReadonlySet<string>): FanOutUnit | undefined {
+  /**
+   * The next unit to advance: a unit in progress that is due, else a new one if a slot is free. A unit whose
+   * breaker refuses calls is deferred on the way ({@link #deferredByBreaker}); one whose breaker has a trial
+   * call of this pass in flight (`probing`) is left for after it.
+   */
+  #next(visited: Set<string>, probing: ReadonlySet<string>): FanOutUnit | undefined {
+    for (;;) {
+      const unit = this.#candidate(visited, probing);
+      if (unit === undefined || !this.#deferredByBreaker(unit)) return unit;
+      visited.add(unit.id);
+    }
+  }
+
+  #candidate(visited: ReadonlySet<string>, probing: ReadonlySet<string>): FanOutUnit | undefined {
     const { records } = this.#deps;
     const now = this.#deps.clock.now();
+    const free = (unit: FanOutUnit): boolean => {
+      const breaker = this.#breakerOf.get(unit.id);
+      return !visited.has(unit.id) && (breaker === undefined || !probing.has(breaker));
+    };
     const due = this.#units.find((unit) => {
       const progress = records.get(unit.id);
-      return !visited.has(unit.id) && this.#inProgress(progress) && (progress?.nextAttemptAt === undefined || Date.parse(progress.nextAttemptAt) <= now);
+      return free(unit) && this.#inProgress(progress) && (progress?.nextAttemptAt === undefined || Date.parse(progress.nextAttemptAt) <= now);
     });
     if (due !== undefined || this.#stopping) return due;
     if (this.#units.filter((unit) => this.#inProgress(records.get(unit.id))).length >= this.#definition.concurrency) return undefined;
-    return this.#units.find((unit) => !visited.has(unit.id) && !records.has(unit.id));
+    return this.#units.find((unit) => free(unit) && !records.has(unit.id));
+  }
+
+  /**
+   * Defers `unit` when its breaker refuses calls now (open, isolated, or its half-open trials taken), before
+   * anything of it runs: a unit never started or due for a retry is `Pending`, one waiting within an attempt stays
+   * `Waiting`, until the breaker says to come back, with no attempt counted and the group's `deferredMessage`.
+   * It keeps (or takes) a slot, as a unit deferred within its attempt does. True when deferred.
+   */
+  #deferredByBreaker(unit: FanOutUnit): boolean {
+    const breaker = this.#breakerOf.get(unit.id);
+    if (breaker === undefined) return false;
+    try {
+      this.#deps.breakers.get(breaker).check();
+      return false;
+    } catch (error) {
+      const progress = this.#deps.records.get(unit.id) ?? { state: 'Pending', attempts: 0 };
+      const state = progress.state === 'Waiting' ? 'Waiting' : 'Pending';
+      this.#deps.records.set(unit.id, deferredProgress(progress, state, error, this.#deps.clock.now(), (cause) => this.#definition.deferredMessage?.(cause)));
+      return true;
+    }
+  }
+
+  /** The breaker of `unit` when it is half-open: the unit's call is then its trial. */
+  #trialBreaker(unit: FanOutUnit): string | undefined {
+    const breaker = this.#breakerOf.get(unit.id);
+    return breaker !== undefined && this.#deps.breakers.get(breaker).state === 'half-open' ? breaker : undefined;
   }
 
   /**
@@ -94,17 +148,28 @@ export class FanOutPass<Input> {
   async #runUnits(): Promise<void> {
     const { records } = this.#deps;
     const visited = new Set<string>();
+    /** Half-open breakers with a unit of this pass in flight: their other units wait for its outcome. */
+    const probing = new Set<string>();
     const inFlight = new Map<string, Promise<void>>();
     let failure: { error: unknown } | undefined;
     const noteFailure = (unit: FanOutUnit): void => {
       if (this.#definition.failFast === true && this.#isFailed(records.get(unit.id))) this.#stopping = true;
     };
     const fill = (): void => {
-      for (let unit = this.#next(visited); unit !== undefined && failure === undefined; unit = this.#next(visited)) {
-        const current = unit;
+      while (failure === undefined) {
+        const current = this.#next(visited, probing);
+        if (current === undefined) return;
         visited.add(current.id);
         if (!records.has(current.id)) records.set(current.id, { state: 'Pending', attempts: 0 });
+        let trial = this.#trialBreaker(current);
+        if (trial !== undefined) probing.add(trial);
+        // Once only: by then another unit may be the breaker's trial.
+        const trialDone = (): void => {
+          if (trial !== undefined) probing.delete(trial);
+          trial = undefined;
+        };
         const settled = (): void => {
+          trialDone();
           noteFailure(current);
           fill();
         };
@@ -118,7 +183,10 @@ export class FanOutPass<Input> {
             // has already aborted them through the run's signal.
             failure ??= { error };
           })
-          .finally(() => inFlight.delete(current.id));
+          .finally(() => {
+            inFlight.delete(current.id);
+            trialDone();
+          });
         inFlight.set(current.id, running);
       }
     };
@@ -169,6 +237,7 @@ export class FanOutPass<Input> {
       timeoutMs: definition.timeoutMs ?? retry.settings.attemptTimeoutMs,
       keepResult: true,
       run: (context) => definition.run(context, unit),
+      deferredMessage: (error) => definition.deferredMessage?.(error),
       get: () => records.get(unit.id) as StepProgress,
       set: (progress) => records.set(unit.id, progress),
       settled,

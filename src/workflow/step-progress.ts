@@ -1,6 +1,7 @@
 // The progress record of a step or fan-out unit during a reconcile, and the helpers that move it from state to state.
 import type { StepState } from '../api/status.ts';
 import { redactString } from '../observability/redact.ts';
+import { classifyFailure } from '../resilience/classify-failure.ts';
 import type { RetryPolicy } from '../resilience/retry.ts';
 import type { StepContext, StepOutcome } from './step.ts';
 
@@ -31,6 +32,8 @@ export interface ProgressTarget<Input> {
   readonly timeoutMs: number | undefined;
   readonly keepResult: boolean;
   run(context: StepContext<Input>): Promise<StepOutcome>;
+  /** The `deferredMessage` of the step or group. */
+  deferredMessage?(error: unknown): string | undefined;
   get(): StepProgress;
   set(progress: StepProgress): void;
   /**
@@ -56,4 +59,14 @@ export function withChanges(progress: StepProgress, changes: Partial<StepProgres
   const next: StepProgress = { ...progress, ...changes };
   for (const key of drop) delete next[key];
   return next;
+}
+
+/**
+ * `progress` deferred by `error` (an open breaker, a claim held by another run, an unreachable store): not the
+ * step's fault, so it is `state` until the dependency says to come back, its attempts untouched. The message is
+ * `describe`'s (a step's `deferredMessage`), else the error's.
+ */
+export function deferredProgress(progress: StepProgress, state: 'Pending' | 'Waiting', error: unknown, nowMs: number, describe?: (error: unknown) => string | undefined): StepProgress {
+  const retryAfterMs = Math.max(1, classifyFailure(error).retryAfterMs ?? 1);
+  return withChanges(progress, { state, nextAttemptAt: new Date(nowMs + retryAfterMs).toISOString(), message: statusMessage(describe?.(error) ?? errorMessage(error)) });
 }

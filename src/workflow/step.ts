@@ -72,6 +72,12 @@ interface StepCommon<Input> {
   readonly timeoutMs?: number;
   /** Undoes this step when a later step fails for good (e.g. rollback of a deploy). Runs as a step of its own. */
   readonly compensation?: Step<Input>;
+  /**
+   * The status message of a wait the engine imposes when a run is deferred (an open breaker, a claim held by
+   * another run, an unreachable store), so a controller can mark the waits it reports; the error's message when
+   * absent or undefined.
+   */
+  deferredMessage?(error: unknown): string | undefined;
 }
 
 /** One step: run until done, waiting and retrying across reconciles. */
@@ -96,6 +102,11 @@ export interface FanOut<Input, Unit extends FanOutUnit = FanOutUnit> extends Ste
   readonly failFast?: boolean;
   /** A unit that finished with this result still counts as failed (a check that ran and found problems). */
   readonly unitFailed?: (result: unknown) => boolean;
+  /**
+   * The circuit breaker (its registry name) a unit's calls go through, if any. While that breaker refuses calls,
+   * the unit is not run: it waits for the breaker without an attempt (see `FanOutPass`).
+   */
+  breaker?(unit: Unit, input: Input): string | undefined;
   run(context: StepContext<Input>, unit: Unit): Promise<StepOutcome>;
   /**
    * The group's outcome from its finished units (`done` or `fail`; anything else fails the group). By

@@ -10,7 +10,7 @@ import { TimeoutPolicy } from '../resilience/timeout.ts';
 import { Checkpoint } from './checkpoint.ts';
 import { FanOutPass } from './fan-out-pass.ts';
 import { fail, type FanOut, type SideEffectOptions, type Step, type StepContext, type StepOutcome } from './step.ts';
-import { compact, errorMessage, FINAL_STATES, statusMessage, withChanges, type Advance, type ProgressTarget, type StepProgress } from './step-progress.ts';
+import { compact, deferredProgress, errorMessage, FINAL_STATES, statusMessage, withChanges, type Advance, type ProgressTarget, type StepProgress } from './step-progress.ts';
 import type { WorkflowEvent, WorkflowEventBase, WorkflowEventEmitter, WorkflowEventFields } from './workflow-events.ts';
 import type { StepResultLabel, WorkflowMetrics } from './workflow-metrics.ts';
 import type { WorkflowSnapshot, WorkflowStatusStore, WorkflowUnit } from './workflow-status-store.ts';
@@ -177,6 +177,7 @@ export class WorkflowRun<Input> {
       timeoutMs: definition.timeoutMs ?? retry.settings.attemptTimeoutMs,
       keepResult: false,
       run: (context) => definition.run(context),
+      deferredMessage: (error) => definition.deferredMessage?.(error),
       get: () => entry.progress,
       set: (progress) => {
         entry.progress = progress;
@@ -275,10 +276,7 @@ export class WorkflowRun<Input> {
     }
     const failure = classifyFailure(outcome.error);
     const message = errorMessage(outcome.error);
-    if (failure.kind === 'deferred') {
-      // Not the step's fault (breaker open, key held elsewhere, store down): wait without using attempts.
-      return { progress: withChanges(current, { state: 'Waiting', nextAttemptAt: at(nowMs + Math.max(1, failure.retryAfterMs ?? 1)), message: statusMessage(message) }), label: 'waiting' };
-    }
+    if (failure.kind === 'deferred') return { progress: deferredProgress(current, 'Waiting', outcome.error, nowMs, (error) => target.deferredMessage?.(error)), label: 'waiting' };
     if (outcome.retryable) {
       const decision = target.retry.decide(attempt, { ...failure, kind: 'transient' });
       if (decision.retry) {
@@ -339,6 +337,7 @@ export class WorkflowRun<Input> {
       defaultRetry: this.#request.retry,
       entry: this.#entry(definition.name),
       records,
+      breakers: this.#services.breakers,
       advance: (target) => this.#advance(target),
       save: () => this.#checkpoint.save(),
       emit: (event) => this.#emit(event),

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { ServerError } from '../../src/kube/errors.ts';
-import { NonRetryableError } from '../../src/resilience/classify-failure.ts';
+import { CircuitBreakerRegistry } from '../../src/resilience/circuit-breaker-registry.ts';
+import { NonRetryableError, RetryableError } from '../../src/resilience/classify-failure.ts';
+import { ManualClock } from '../../src/resilience/clock.ts';
 import { done, fail, fanOut, step, wait, type FanOutUnit } from '../../src/workflow/step.ts';
 import { defineWorkflow } from '../../src/workflow/workflow.ts';
 import { drive, engineFor, exactRetry, resource, world, type World } from '../support/workflow-fakes.ts';
@@ -273,6 +275,86 @@ describe('fan-out groups', () => {
       ['Succeeded', 1],
       ['Succeeded', 1],
       ['Succeeded', 1],
+    ]);
+  });
+});
+
+describe('fan-out units behind a circuit breaker', () => {
+  /** A world whose breakers open after 2 failures in a row and half-open after 10 s. */
+  const breakerWorld = (): World => {
+    const clock = new ManualClock(Date.UTC(2026, 0, 1));
+    return world({ clock, breakers: new CircuitBreakerRegistry({ clock, defaults: { consecutiveFailures: 2, halfOpenAfterMs: 10_000 } }) });
+  };
+  /** Units that each make one call to `checker:a`; `ran` lists each run as `<unit>#<attempt>`. */
+  const checkerWorkflow = (ran: string[], answer: () => Promise<string>) =>
+    defineWorkflow<SweepInput>('sweep', [
+      fanOut<SweepInput, Check>({
+        name: 'checks',
+        concurrency: 2,
+        units: (input) => input.checks,
+        breaker: () => 'checker:a',
+        deferredMessage: (error) => `dependency: ${(error as Error).message}`,
+        run: async (ctx, unit) => {
+          ran.push(`${unit.id}#${ctx.attempt}`);
+          return done({ verdict: await ctx.sideEffect('check', answer, { breaker: 'checker:a' }) });
+        },
+      }),
+    ]);
+  const unitsOf = (w: World) => (w.status.latest?.units['checks'] ?? []).map(({ id, state, attempts, nextAttemptAt, message }) => ({ id, state, attempts, nextAttemptAt, message }));
+
+  it('units never started wait for an open breaker without starting: no attempt, no job.started, each keeping a slot', async () => {
+    const w = breakerWorld();
+    w.breakers.get('checker:a').isolate();
+    const ran: string[] = [];
+    const workflow = checkerWorkflow(ran, async () => 'pass');
+    const input = { checks: checks(3) };
+    expect(await reconcile(w, workflow, input)).toMatchObject({ state: 'running', requeueAfterMs: 10_000 });
+    expect(ran).toEqual([]);
+    const waiting = { state: 'Pending', attempts: 0, nextAttemptAt: '2026-01-01T00:00:10.000Z', message: 'dependency: circuit breaker checker:a is isolated; retry in 10000 ms' };
+    expect(unitsOf(w)).toEqual([
+      { id: 'repo-0/lint', ...waiting },
+      { id: 'repo-1/lint', ...waiting },
+    ]);
+    expect(w.events.summary()).toEqual(['workflow.started', 'job.started checks']);
+
+    w.breakers.get('checker:a').reset();
+    w.clock.advance(10_000);
+    const results = await drive(engineFor(w), workflow, w, input);
+    expect(results.map((r) => r.state)).toEqual(['succeeded']);
+    expect(ran).toEqual(['repo-0/lint#1', 'repo-1/lint#1', 'repo-2/lint#1']);
+  });
+
+  it('a unit due for a retry while its breaker is open waits without an attempt; at half-open one unit tries first, then the rest go on', async () => {
+    const w = breakerWorld();
+    const ran: string[] = [];
+    let failing = true;
+    const workflow = checkerWorkflow(ran, async () => {
+      if (failing) throw new RetryableError('checker down');
+      return 'pass';
+    });
+    const input = { checks: checks(4) };
+    // Both calls fail: the second opens the breaker (its unit waits within its attempt), the first is due for a retry in 1 s.
+    expect(await reconcile(w, workflow, input)).toMatchObject({ state: 'running', requeueAfterMs: 1_000 });
+    expect(unitsOf(w)).toEqual([
+      { id: 'repo-0/lint', state: 'Pending', attempts: 1, nextAttemptAt: '2026-01-01T00:00:01.000Z', message: 'attempt 1 failed: checker down' },
+      { id: 'repo-1/lint', state: 'Waiting', attempts: 1, nextAttemptAt: '2026-01-01T00:00:10.000Z', message: 'dependency: circuit breaker checker:a opened on this failure: checker down; retry in 10000 ms' },
+    ]);
+
+    w.clock.advance(1_000);
+    expect(await reconcile(w, workflow, input)).toMatchObject({ state: 'running', requeueAfterMs: 9_000 });
+    expect(ran).toEqual(['repo-0/lint#1', 'repo-1/lint#1']);
+    expect(unitsOf(w)[0]).toEqual({ id: 'repo-0/lint', state: 'Pending', attempts: 1, nextAttemptAt: '2026-01-01T00:00:10.000Z', message: 'dependency: circuit breaker checker:a is open; retry in 9000 ms' });
+
+    // Half-open: repo-0's retry is the trial; repo-1 waits for it instead of being refused, then both slots refill.
+    failing = false;
+    w.clock.advance(9_000);
+    expect(await reconcile(w, workflow, input)).toMatchObject({ state: 'succeeded' });
+    expect(ran).toEqual(['repo-0/lint#1', 'repo-1/lint#1', 'repo-0/lint#2', 'repo-1/lint#1', 'repo-2/lint#1', 'repo-3/lint#1']);
+    expect(unitsOf(w).map((unit) => [unit.id, unit.state, unit.attempts])).toEqual([
+      ['repo-0/lint', 'Succeeded', 2],
+      ['repo-1/lint', 'Succeeded', 1],
+      ['repo-2/lint', 'Succeeded', 1],
+      ['repo-3/lint', 'Succeeded', 1],
     ]);
   });
 });

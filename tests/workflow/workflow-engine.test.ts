@@ -2,8 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { InvalidError, ServerError } from '../../src/kube/errors.ts';
 import { EVENT_KINDS } from '../../src/events/domain-events.ts';
 import { createMetricsRegistry } from '../../src/observability/metrics.ts';
+import { isBrokenCircuit } from '../../src/resilience/circuit-breaker.ts';
 import { NonRetryableError } from '../../src/resilience/classify-failure.ts';
-import { IdempotencyUnavailableError, type IdempotencyStore } from '../../src/resilience/idempotency-store.ts';
+import { IdempotencyHeldError, IdempotencyUnavailableError, type IdempotencyStore } from '../../src/resilience/idempotency-store.ts';
 import { done, fail, step, wait, type StepContext, type StepOutcome } from '../../src/workflow/step.ts';
 import type { WorkflowEvent } from '../../src/workflow/workflow-events.ts';
 import { WorkflowMetrics } from '../../src/workflow/workflow-metrics.ts';
@@ -270,6 +271,29 @@ describe('WorkflowEngine: side effects', () => {
     expect((await run()).state).toBe('succeeded');
     expect(calls).toEqual(['6f1c0b7e-1d2a-4c55-9a43-0e8b7f3c2d10/1/deploy/apply']);
     expect(w.status.latest?.workflow.steps[0]).toMatchObject({ attempts: 1 });
+  });
+
+  it("a step's deferredMessage gives the message of the waits it is deferred into; undefined keeps the error's", async () => {
+    const w = world();
+    w.breakers.get('provider:railway').isolate();
+    let held = false;
+    const workflow = defineWorkflow<Input>('deploy', [
+      step({
+        name: 'deploy',
+        deferredMessage: (error) => (isBrokenCircuit(error) ? `provider out: ${error.message}` : undefined),
+        run: async (ctx) => {
+          if (held) throw new IdempotencyHeldError('k', 'process-2', 4_000);
+          return done(await ctx.sideEffect('apply', async () => 'applied', { breaker: 'provider:railway' }));
+        },
+      }),
+    ]);
+    const run = () => engineFor(w).run(workflow, { resource: resource(), input, persisted: w.status.latest, store: w.status, retry: exactRetry(w.clock) });
+    expect(await run()).toMatchObject({ state: 'running', requeueAfterMs: 30_000 });
+    expect(w.status.latest?.workflow.steps[0]).toMatchObject({ state: 'Waiting', attempts: 1, message: 'provider out: circuit breaker provider:railway is isolated; retry in 30000 ms' });
+    held = true;
+    w.clock.advance(30_000);
+    expect(await run()).toMatchObject({ state: 'running', requeueAfterMs: 4_000 });
+    expect(w.status.latest?.workflow.steps[0]).toMatchObject({ state: 'Waiting', attempts: 1, message: 'idempotency key k is held by another run for 4000 ms' });
   });
 
   it('when the idempotency store is down the side effect never runs and the step waits', async () => {

@@ -217,8 +217,8 @@ function counted(summary: SweepSummary): string {
  * `Pending` until a unit of the run starts, `Running` until the run finishes; then `Succeeded` when every
  * unit passed, else `Failed` (Stalled, reason `ChecksFailed`) until the next run starts. A run whose `validate`
  * step failed started no unit: `Failed` (Stalled, reason `InvalidSpec`, the step's message). While a unit waits
- * for a dependency that is out (its checker's breaker is open), the run is `Running` with reason
- * `DependencyUnavailable`, as a Deploy says it.
+ * for a dependency that is out (its checker's breaker is open), the reason is `DependencyUnavailable`, as a Deploy
+ * says it, in phase `Pending` when no unit has started yet, else `Running`.
  */
 export function sweepState(input: { readonly suspended: boolean; readonly snapshot: WorkflowSnapshot | undefined; readonly results: readonly UnitResult[] }): SweepState {
   const { summary, progress, running } = tally(input.results);
@@ -234,9 +234,11 @@ export function sweepState(input: { readonly suspended: boolean; readonly snapsh
     if (passed) return { phase: 'Succeeded', kind: 'ready', reason: 'Succeeded', message: `Every check passed: ${summary.passed} units` };
     return { phase: 'Failed', kind: 'stalled', reason: 'ChecksFailed', message: `${counted(summary)}; ${summary.passed} of ${progress.total} passed` };
   }
-  const blocked = input.results.find((result) => result.state === 'Running' && result.message?.startsWith(WAITING_FOR_DEPENDENCY) === true);
-  if (blocked !== undefined) return { phase: 'Running', kind: 'progressing', reason: DEPENDENCY_UNAVAILABLE, message: `${progress.text} units finished; ${blocked.repository}/${blocked.check} is ${blocked.message ?? ''}` };
-  if (progress.completed === 0 && running === 0) return { phase: 'Pending', kind: 'progressing', reason: 'Pending', message: `Waiting for the first of ${progress.total} units to start` };
+  const started = progress.completed > 0 || running > 0;
+  // A unit waits for a dependency within an attempt (Running), or before one starts (Pending).
+  const blocked = input.results.find((result) => !FINISHED_UNIT_STATES.has(result.state) && result.message?.startsWith(WAITING_FOR_DEPENDENCY) === true);
+  if (blocked !== undefined) return { phase: started ? 'Running' : 'Pending', kind: 'progressing', reason: DEPENDENCY_UNAVAILABLE, message: `${progress.text} units finished; ${blocked.repository}/${blocked.check} is ${blocked.message ?? ''}` };
+  if (!started) return { phase: 'Pending', kind: 'progressing', reason: 'Pending', message: `Waiting for the first of ${progress.total} units to start` };
   return { phase: 'Running', kind: 'progressing', reason: 'Running', message: `${progress.text} units finished, ${running} in progress` };
 }
 

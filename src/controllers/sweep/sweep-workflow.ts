@@ -4,7 +4,6 @@ import type { CheckHandle, CheckObservation, CheckRunner, CheckUnit, SweepRef } 
 import type { Clock } from '../../resilience/clock.ts';
 import { isInvalidSpec, InvalidSpecError } from '../../providers/provider-error.ts';
 import type { SecretRef, SecretSource } from '../../providers/secret-reader.ts';
-import { classifyFailure } from '../../resilience/classify-failure.ts';
 import { isIdempotencyHeld } from '../../resilience/idempotency-store.ts';
 import { done, fanOut, step, wait, type SideEffectOptions, type StepContext, type StepOutcome } from '../../workflow/step.ts';
 import { defineWorkflow, type Workflow } from '../../workflow/workflow.ts';
@@ -105,15 +104,18 @@ async function validateSecrets(ctx: StepContext<SweepRunInput>): Promise<StepOut
   return done(undefined, 'Every Secret key the http checks sign with exists');
 }
 
+/** The breaker a unit's calls go through: its checker's, for an http check. */
+function unitBreaker(unit: SweepUnit): string | undefined {
+  return unit.check.runner === 'http' && unit.check.url !== undefined ? checkerBreaker(unit.check.url) : undefined;
+}
+
 /**
- * The wait of a unit whose check could not start because a dependency is out (the checker's breaker is open,
- * the idempotency store unreachable): until the breaker half-opens, using no attempt, with a message the status
- * reads as `DependencyUnavailable`. Undefined for any other failure.
+ * The message of a unit the engine defers because a dependency is out (the checker's breaker is open, the
+ * idempotency store unreachable), which the status reads as `DependencyUnavailable`; the engine's own for any
+ * other deferral (a claim held by another run).
  */
-function dependencyWait(error: unknown): StepOutcome | undefined {
-  if (blockingReason(error) === undefined) return undefined;
-  const retryAfterMs = classifyFailure(error).retryAfterMs ?? 0;
-  return wait(Math.max(1, retryAfterMs), `${WAITING_FOR_DEPENDENCY}${error instanceof Error ? error.message : String(error)}`);
+function dependencyMessage(error: unknown): string | undefined {
+  return blockingReason(error) === undefined ? undefined : `${WAITING_FOR_DEPENDENCY}${error instanceof Error ? error.message : String(error)}`;
 }
 
 function callTimeoutMs(unit: SweepUnit): number {
@@ -130,7 +132,10 @@ function callTimeoutMs(unit: SweepUnit): number {
  * effect (`start`: a Job created, or the checker's verdict), so a restarted operator never starts it twice in
  * one run. An http unit is then done with the verdict. A job unit looks at its Job: running → wait;
  * `Complete` → passed; `Failed` → failed (or errored when it timed out); gone before it finished → created
- * again once (`recreate`), and errored if it goes missing again.
+ * again once (`recreate`), and errored if it goes missing again. An http unit whose checker's breaker refuses
+ * calls is not run at all (the fan-out's `breaker`): it waits for the breaker, with no attempt counted and no call
+ * made. Any unit the engine defers because a dependency is out says so in a message the status reads as
+ * `DependencyUnavailable`.
  */
 export function sweepWorkflow(spec: SweepSpec, options: SweepWorkflowOptions): Workflow<SweepRunInput> {
   const jobPollMs = options.jobPollMs ?? 30_000;
@@ -142,7 +147,8 @@ export function sweepWorkflow(spec: SweepSpec, options: SweepWorkflowOptions): W
     // Runner errors are the engine's retryable or non-retryable classes already (ADR 009), so the breaker counts a 5xx, not a 4xx.
     const call = (key: string, signal: AbortSignal | undefined): Promise<CheckHandle> => runner.start({ unit: checkUnit(ctx.input, unit), idempotencyKey: key, secrets: ctx.input.secrets, ...(signal === undefined ? {} : { signal }) });
     const timeoutMs = callTimeoutMs(unit);
-    const sideEffect: SideEffectOptions = { timeoutMs, claimTtlMs: timeoutMs + CLAIM_MARGIN_MS, ...(unit.check.runner === 'http' && unit.check.url !== undefined ? { breaker: checkerBreaker(unit.check.url) } : {}) };
+    const breaker = unitBreaker(unit);
+    const sideEffect: SideEffectOptions = { timeoutMs, claimTtlMs: timeoutMs + CLAIM_MARGIN_MS, ...(breaker === undefined ? {} : { breaker }) };
     try {
       return await ctx.sideEffect(name, call, sideEffect);
     } catch (error) {
@@ -168,14 +174,7 @@ export function sweepWorkflow(spec: SweepSpec, options: SweepWorkflowOptions): W
   const runUnit = async (ctx: StepContext<SweepRunInput>, unit: SweepUnit): Promise<StepOutcome> => {
     const held = await heldBack(ctx, unit);
     if (held !== undefined) return held;
-    let first: CheckHandle;
-    try {
-      first = await start(ctx, unit, 'start');
-    } catch (error) {
-      const blocked = dependencyWait(error);
-      if (blocked !== undefined) return blocked;
-      throw error;
-    }
+    const first = await start(ctx, unit, 'start');
     if (first.runner === 'http') {
       const verdict = await observe(ctx, unit, first);
       return done({ verdict: verdict.state === 'passed' ? 'passed' : verdict.state === 'failed' ? 'failed' : 'errored', ...(verdict.durationMs === undefined ? {} : { durationMs: verdict.durationMs }) } satisfies UnitVerdict, verdict.message);
@@ -208,6 +207,8 @@ export function sweepWorkflow(spec: SweepSpec, options: SweepWorkflowOptions): W
       timeoutMs: longest + CLAIM_MARGIN_MS,
       units: (input) => input.units,
       unitFailed: (result) => (result as UnitVerdict | null)?.verdict !== 'passed',
+      breaker: unitBreaker,
+      deferredMessage: dependencyMessage,
       run: runUnit,
     }),
   ]);

@@ -173,13 +173,24 @@ describe('summary, progress and phase', () => {
       message: 'spec.suspend is true; 1 units in flight finish, no other starts',
     });
   });
-  it('is Running with reason DependencyUnavailable while a unit waits for an open breaker, and InvalidSpec when validate failed', () => {
+  it('says DependencyUnavailable while a unit waits for an open breaker (Pending until a unit has started), and InvalidSpec when validate failed', () => {
     const blocked = resultsOf(units, [done('a/lint', 'passed'), { id: 'a/test', state: 'Waiting', attempts: 1, nextAttemptAt: T1, message: `${WAITING_FOR_DEPENDENCY}circuit breaker checker:checks.example is open; retry in 1500 ms` }], () => undefined);
     expect(sweepState({ suspended: false, snapshot: snapshot(false, 'Waiting'), results: blocked })).toEqual({
       phase: 'Running',
       kind: 'progressing',
       reason: 'DependencyUnavailable',
       message: '1/6 units finished; a/test is waiting for a dependency: circuit breaker checker:checks.example is open; retry in 1500 ms',
+    });
+    // Units held back before their first attempt: nothing has started, so the phase is still Pending; each reads back as it was.
+    const held = { state: 'Pending' as const, attempts: 0, nextAttemptAt: T1, message: `${WAITING_FOR_DEPENDENCY}circuit breaker checker:checks.example is open; retry in 1500 ms` };
+    const notStarted = resultsOf(units, [{ id: 'a/lint', ...held }, { id: 'a/test', ...held }], () => undefined);
+    expect(notStarted[0]).toEqual({ repository: 'a', check: 'lint', ...held });
+    expect(recordsOf(notStarted)).toEqual([{ id: 'a/lint', ...held }, { id: 'a/test', ...held }]);
+    expect(sweepState({ suspended: false, snapshot: snapshot(false, 'Waiting'), results: notStarted })).toEqual({
+      phase: 'Pending',
+      kind: 'progressing',
+      reason: 'DependencyUnavailable',
+      message: '0/6 units finished; a/lint is waiting for a dependency: circuit breaker checker:checks.example is open; retry in 1500 ms',
     });
     const invalid: WorkflowSnapshot = {
       workflow: { id: 'u/1/a1b2c3d4e5', startedAt: T0, finishedAt: T1, steps: [{ name: VALIDATE_STEP, state: 'Failed', attempts: 1, message: 'Secret ci/checker not found' }, { name: 'checks', state: 'Pending', attempts: 0 }] },

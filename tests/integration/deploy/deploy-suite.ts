@@ -1,21 +1,18 @@
 // The Deploy integration suites' world: a cluster (devcluster with the simulator, or TEST_KUBECONFIG), the real operator, and helpers.
-import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { customResourceDefinition } from '../../../src/api/crd.ts';
 import { KINDS } from '../../../src/api/kinds.ts';
-import { runOperator, type OperatorEndpoints, type OperatorTuning } from '../../../src/cli/operator.ts';
-import { loadConfig } from '../../../src/config/config.ts';
+import type { OperatorTuning } from '../../../src/cli/operator.ts';
 import { deploySpecOf } from '../../../src/controllers/deploy/deploy-resource.ts';
 import { deploySpecHash } from '../../../src/controllers/deploy/deploy-run.ts';
 import { WorkloadSimulator } from '../../../src/devcluster/simulator.ts';
 import { KubeClient } from '../../../src/kube/client.ts';
-import { createLogger } from '../../../src/observability/logger.ts';
-import { SecretMask } from '../../../src/observability/redact.ts';
 import { exponentialBackoff } from '../../../src/resilience/backoff.ts';
 import { systemClock } from '../../../src/resilience/clock.ts';
 import { idempotencyKey } from '../../../src/resilience/idempotency-store.ts';
 import { startCluster, type ClusterHarness } from '../../support/cluster.ts';
+import { startInProcessOperator, type InProcessOperator } from '../../support/in-process-operator.ts';
 
 /** Images that exist on a real registry (for TEST_KUBECONFIG); the devcluster accepts any. */
 export const OLD_IMAGE = 'registry.k8s.io/pause:3.9';
@@ -76,14 +73,7 @@ export function deployKey(deploy: { readonly body: Record<string, unknown> } | D
 export const stepOf = (deploy: DeployView, name: string) => deploy.status?.workflow?.steps.find((entry) => entry.name === name);
 
 /** A running operator. */
-export interface OperatorUnderTest {
-  readonly endpoints: OperatorEndpoints;
-  /** Every log line so far. */
-  logs(): string;
-  /** Fetches a path of the metrics or probe endpoint. */
-  metrics(): Promise<string>;
-  stop(): Promise<void>;
-}
+export type OperatorUnderTest = InProcessOperator;
 
 export interface DeploySuite {
   readonly cluster: ClusterHarness;
@@ -129,54 +119,8 @@ export async function startDeploySuite(suite: string): Promise<DeploySuite> {
     namespace,
     client,
     async startOperator(options = {}) {
-      const lines: string[] = [];
-      const destination = new Writable({
-        write(chunk: Buffer, _encoding, callback) {
-          lines.push(chunk.toString('utf8'));
-          callback();
-        },
-      });
-      const secretMask = new SecretMask();
-      const config = loadConfig([], {
-        WATCH_NAMESPACE: namespace,
-        LEADER_ELECT: 'false',
-        METRICS_BIND_ADDRESS: '127.0.0.1:0',
-        HEALTH_PROBE_BIND_ADDRESS: '127.0.0.1:0',
-        LOG_LEVEL: 'debug',
-        AGENT_CATALOG: `${REPO_ROOT}agent-catalog/agents.yaml`,
-        SHUTDOWN_TIMEOUT_SECONDS: '5',
-        ...options.env,
-      });
-      const stop = new AbortController();
-      let endpoints: OperatorEndpoints = {};
-      let listening: () => void = () => undefined;
-      const ready = new Promise<void>((resolve) => (listening = resolve));
-      const running = runOperator(
-        {
-          config,
-          logger: createLogger({ level: 'debug', destination, secretMask }),
-          secretMask,
-          kubeconfigPath: cluster.kubeconfigPath,
-          tuning: options.tuning ?? TEST_TUNING,
-          onListening: (addresses) => {
-            endpoints = addresses;
-            listening();
-          },
-        },
-        stop.signal,
-      );
-      await Promise.race([ready, running]);
-      const operator: OperatorUnderTest = {
-        get endpoints() {
-          return endpoints;
-        },
-        logs: () => lines.join(''),
-        metrics: async () => (await fetch(`${endpoints.metrics ?? ''}/metrics`)).text(),
-        async stop() {
-          stop.abort();
-          await running;
-        },
-      };
+      const env = { HEALTH_PROBE_BIND_ADDRESS: '127.0.0.1:0', LOG_LEVEL: 'debug', ...options.env };
+      const operator = await startInProcessOperator({ kubeconfigPath: cluster.kubeconfigPath, namespace, tuning: options.tuning ?? TEST_TUNING, env, logLevel: 'debug' });
       operators.push(operator);
       return operator;
     },

@@ -1,8 +1,7 @@
 // The operator for the Sweep suites: the real composition root in this process, or the Sweep controller's parts on a chosen clock.
 import { fileURLToPath } from 'node:url';
 import { SWEEP_NAMES } from '../../../src/api/group-version.ts';
-import { runOperator, type OperatorEndpoints, type OperatorTuning } from '../../../src/cli/operator.ts';
-import { loadConfig } from '../../../src/config/config.ts';
+import type { OperatorTuning } from '../../../src/cli/operator.ts';
 import type { ControllerContext } from '../../../src/controllers/controller-context.ts';
 import { WorkflowEventRelay } from '../../../src/controllers/workflow-event-relay.ts';
 import { AuditLog } from '../../../src/events/audit-log.ts';
@@ -20,6 +19,7 @@ import { systemClock, type Clock } from '../../../src/resilience/clock.ts';
 import { IdempotencyMemoryStore } from '../../../src/resilience/idempotency-memory-store.ts';
 import { RetryPolicy, type RetrySettings } from '../../../src/resilience/retry.ts';
 import { WorkflowEngine } from '../../../src/workflow/workflow-engine.ts';
+import { startInProcessOperator, type InProcessOperator } from '../../support/in-process-operator.ts';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 
@@ -33,55 +33,11 @@ export const SWEEP_TEST_TUNING: OperatorTuning = {
   agentSampleMs: 1_000,
 };
 
-/** The settings `blackroad-operator run` takes from the environment, for an operator watching `namespace` alone. */
-export function operatorEnvironment(namespace: string, extra: Record<string, string> = {}): Record<string, string> {
-  return {
-    WATCH_NAMESPACE: namespace,
-    LEADER_ELECT: 'false',
-    METRICS_BIND_ADDRESS: '127.0.0.1:0',
-    HEALTH_PROBE_BIND_ADDRESS: '0',
-    LOG_LEVEL: 'warn',
-    AGENT_CATALOG: `${REPO_ROOT}agent-catalog/agents.yaml`,
-    SHUTDOWN_TIMEOUT_SECONDS: '5',
-    ...extra,
-  };
-}
+export type SweepOperator = InProcessOperator;
 
-export interface SweepOperator {
-  /** The operator's `/metrics` text. */
-  metrics(): Promise<string>;
-  stop(): Promise<void>;
-}
-
-/** Runs the operator (the composition root of `blackroad-operator run`) in this process, watching `namespace`. */
-export async function startSweepOperator(kubeconfigPath: string, namespace: string, options: { readonly tuning?: OperatorTuning; readonly env?: Record<string, string> } = {}): Promise<SweepOperator> {
-  const secretMask = new SecretMask();
-  const stopping = new AbortController();
-  let endpoints: OperatorEndpoints = {};
-  let listening: () => void = () => undefined;
-  const ready = new Promise<void>((resolve) => (listening = resolve));
-  const running = runOperator(
-    {
-      config: loadConfig([], operatorEnvironment(namespace, options.env)),
-      logger: createLogger({ level: 'silent', secretMask }),
-      secretMask,
-      kubeconfigPath,
-      tuning: options.tuning ?? SWEEP_TEST_TUNING,
-      onListening: (addresses) => {
-        endpoints = addresses;
-        listening();
-      },
-    },
-    stopping.signal,
-  );
-  await Promise.race([ready, running]);
-  return {
-    metrics: async () => (await fetch(`${endpoints.metrics ?? ''}/metrics`)).text(),
-    stop: async () => {
-      stopping.abort();
-      await running;
-    },
-  };
+/** Runs the operator (the composition root of `blackroad-operator run`) in this process, watching `namespace`, on the Sweep suites' timings. */
+export function startSweepOperator(kubeconfigPath: string, namespace: string, options: { readonly tuning?: OperatorTuning; readonly env?: Record<string, string> } = {}): Promise<SweepOperator> {
+  return startInProcessOperator({ kubeconfigPath, namespace, tuning: options.tuning ?? SWEEP_TEST_TUNING, ...(options.env === undefined ? {} : { env: options.env }) });
 }
 
 /**

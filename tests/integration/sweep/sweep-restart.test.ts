@@ -5,8 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deleteKeys } from '../../events/redis-keys.ts';
 import type { ClusterHarness } from '../../support/cluster.ts';
 import { startFakeChecker, type FakeChecker } from '../../support/fakes/fake-checker.ts';
+import { operatorEnvironment } from '../../support/in-process-operator.ts';
 import { probeRedis, type RedisProbe } from '../../support/redis.ts';
-import { operatorEnvironment, REPO_ROOT } from './sweep-operator.ts';
+import { REPO_ROOT } from './sweep-operator.ts';
 import { createSweep, finished, jobCheck, JobWatch, readSweep, startSweepCluster, waitForSweep } from './sweep-suite.ts';
 
 const HMAC_KEY = 'sweep-restart-suite-77b2';
