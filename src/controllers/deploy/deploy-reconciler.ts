@@ -28,7 +28,7 @@ import { auditTrail } from './deploy-audit.ts';
 import { DeployMetrics } from './deploy-metrics.ts';
 import { deployRunId, deployRunOf } from './deploy-run.ts';
 import { DEPLOY_KIND, DEPLOYS, deploySpecOf, type DeployObject } from './deploy-resource.ts';
-import { deployState, deployStatus, draftOf, providerName, STEP, UNKNOWN_VERSION } from './deploy-status.ts';
+import { deployState, deployStatus, draftOf, providerName, STEP, stepOf, UNKNOWN_VERSION } from './deploy-status.ts';
 import { DeployWorkflows, secretRefsOf, type DeployRun, type DeployTuning } from './deploy-workflow.ts';
 
 export interface DeployReconcilerOptions {
@@ -182,7 +182,7 @@ export class DeployReconciler implements Reconciler<DeployObject> {
     const state = deployState(result.snapshot, draft, spec);
     if (finishedNow(persisted, result)) this.#announce(run, result, state, context.logger.child({ correlationId: runId }));
     // A run that finished earlier leaves the annotation alone: it may be an approval given ahead for the next spec.
-    const approved = result.snapshot.workflow.steps.some((entry) => entry.name === STEP.approve && entry.state === 'Succeeded');
+    const approved = stepOf(result.snapshot.workflow.steps, STEP.approve)?.state === 'Succeeded';
     if (approved && (result.state === 'running' || finishedNow(persisted, result))) await this.#workflows.consumeApproval(object, draft.approval?.approvedBy);
     return outcomeAction(persisted, result, state);
   }
@@ -193,7 +193,8 @@ export class DeployReconciler implements Reconciler<DeployObject> {
     const target = { service: spec.service, version: spec.version, provider: provider.name };
     const startedAt = result.snapshot.workflow.startedAt;
     const durationMs = startedAt === undefined ? 0 : Math.max(0, this.#context.clock.now() - Date.parse(startedAt));
-    const rolledBack = result.snapshot.workflow.steps.some((entry) => entry.name === STEP.rollback && entry.state !== 'Pending');
+    const rollback = stepOf(result.snapshot.workflow.steps, STEP.rollback);
+    const rolledBack = rollback !== undefined && rollback.state !== 'Pending';
     try {
       if (rolledBack) this.#metrics.rollbackFinished(provider.name, draft.rollback?.reason ?? 'ProviderFailed');
       if (result.state === 'succeeded') {
@@ -233,8 +234,8 @@ export class DeployReconciler implements Reconciler<DeployObject> {
       // An unreadable spec has nothing to roll back or audit.
     }
     let rolledBack = false;
-    const deployed = inFlight !== undefined && workflow?.steps.some((entry) => entry.name === STEP.deploy && entry.state === 'Succeeded') === true;
-    const restored = workflow?.steps.some((entry) => entry.name === STEP.rollback && entry.state === 'Succeeded') === true;
+    const deployed = inFlight !== undefined && workflow !== undefined && stepOf(workflow.steps, STEP.deploy)?.state === 'Succeeded';
+    const restored = workflow !== undefined && stepOf(workflow.steps, STEP.rollback)?.state === 'Succeeded';
     if (spec !== undefined && spec.rollback.onDelete && deployed && !restored) {
       const action = await this.#rollbackOnDelete(object, spec, context);
       if (action !== undefined) return action;

@@ -76,7 +76,8 @@ const FINAL = new Set(['Succeeded', 'Failed', 'Skipped']);
 /** The Stalled reason of a run that failed at a step, when the step did not say more. */
 const FAILURE_REASON: Readonly<Record<string, string>> = { validate: INVALID_SPEC, approve: 'ApprovalFailed', deploy: 'DeployFailed', verify: 'VerificationFailed', finalize: 'DeployFailed' };
 
-function stepOf(steps: readonly WorkflowStep[], name: string): WorkflowStep | undefined {
+/** The entry of step `name` in a run's steps, if the run has one. */
+export function stepOf(steps: readonly WorkflowStep[], name: string): WorkflowStep | undefined {
   return steps.find((step) => step.name === name);
 }
 

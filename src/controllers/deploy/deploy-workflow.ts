@@ -20,7 +20,7 @@ import { blockingReason, findCause } from '../provider-failure.ts';
 import type { ResourceStatusStore } from '../resource-status-store.ts';
 import { INVALID_SPEC } from '../resource-state.ts';
 import { DEPLOYS, type DeployObject } from './deploy-resource.ts';
-import { providerName, restoredLabel, STEP, UNKNOWN_VERSION, type DeployDraft } from './deploy-status.ts';
+import { providerName, restoredLabel, STEP, stepOf, UNKNOWN_VERSION, type DeployDraft } from './deploy-status.ts';
 import type { DeployStatus } from '../../api/deploy.ts';
 
 /** Timings of the workflow; the defaults suit production, tests shorten them. */
@@ -81,7 +81,8 @@ export function secretRefsOf(spec: DeploySpec): SecretRef[] {
 /** Start of a step (or of the run) in this run, from the last snapshot written. */
 function startedAtMs(run: DeployRun, stepName?: string): number | undefined {
   const workflow = run.store.lastSnapshot?.workflow;
-  const time = stepName === undefined ? workflow?.startedAt : workflow?.steps.find((entry) => entry.name === stepName)?.startedAt;
+  if (workflow === undefined) return undefined;
+  const time = stepName === undefined ? workflow.startedAt : stepOf(workflow.steps, stepName)?.startedAt;
   return time === undefined ? undefined : Date.parse(time);
 }
 

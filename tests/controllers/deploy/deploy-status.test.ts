@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { deploySpecSchema, deployStatusSchema, type DeploySpec } from '../../../src/api/deploy.ts';
 import type { WorkflowStep } from '../../../src/api/status.ts';
-import { deployState, deployStatus, draftOf, type DeployDraft } from '../../../src/controllers/deploy/deploy-status.ts';
+import { deployState, deployStatus, draftOf, STEP, stepOf, type DeployDraft } from '../../../src/controllers/deploy/deploy-status.ts';
 import type { WorkflowSnapshot } from '../../../src/workflow/workflow-status-store.ts';
 
 const spec = (extra: Record<string, unknown> = {}): DeploySpec =>
@@ -93,6 +93,14 @@ describe('deployState', () => {
       reason: 'Succeeded',
       message: 'api 1.42.0 is running and healthy',
     });
+  });
+});
+
+describe('stepOf', () => {
+  it('finds a step of the run by name, and nothing for a step the run does not have (an approve step without approval)', () => {
+    const { steps } = snapshot({ validate: 'Succeeded', deploy: 'Succeeded', verify: 'Waiting' }).workflow;
+    expect(stepOf(steps, STEP.deploy)).toMatchObject({ name: 'deploy', state: 'Succeeded' });
+    expect(stepOf(steps, STEP.approve)).toBeUndefined();
   });
 });
 
