@@ -21,6 +21,7 @@ import { workflowResourceOf, type ControllerContext } from '../controller-contex
 import { finishedNow, outcomeAction } from '../reconcile-outcome.ts';
 import { withResourceFinalizer } from '../resource-finalizer.ts';
 import { MaskedStatusWriter } from '../masked-status-writer.ts';
+import { OwnWrites } from '../own-writes.ts';
 import { ResourceStatusStore, snapshotOf } from '../resource-status-store.ts';
 import { suspendedState, withState, type ResourceState } from '../resource-state.ts';
 import { resourceRefOf } from '../workflow-event-relay.ts';
@@ -73,7 +74,8 @@ function withApprovalDue(snapshot: WorkflowSnapshot | undefined, object: DeployO
 /**
  * The Deploy reconciler (ADR 010).
  *
- * Expected flow of one reconcile: the finalizer is put on the Deploy first; a Deploy being deleted gets its
+ * Expected flow of one reconcile: read the Deploy as last written (the cache may lag behind this process's own
+ * status writes); the finalizer is put on the Deploy first; a Deploy being deleted gets its
  * cleanup instead (the run stops where it is; sensitive Deploys audit the deletion); a suspended one is marked
  * Suspended; otherwise its workflow advances as far as it can without sleeping, each transition saved with the
  * phase and conditions it implies, and the reconcile asks to come back when the next step is due.
@@ -88,6 +90,8 @@ export class DeployReconciler implements Reconciler<DeployObject> {
   readonly #workflows: DeployWorkflows;
   readonly #providers: ReadonlyMap<string, DeployProvider>;
   readonly #metrics: DeployMetrics;
+  /** This process's last write per Deploy, to tell a cache that lags behind it. */
+  readonly #written: OwnWrites<DeployObject>;
   /** Distinguishes this process's claims from those of an earlier one with the same identity. */
   readonly #owner = randomUUID();
 
@@ -95,6 +99,7 @@ export class DeployReconciler implements Reconciler<DeployObject> {
     this.#context = context;
     const { client, clock, logger, fetch, secrets } = context;
     this.#writer = new MaskedStatusWriter<DeployStatus>({ client, resource: DEPLOYS, clock, fieldManager: context.fieldManager, secretMask: context.secretMask });
+    this.#written = new OwnWrites<DeployObject>({ client, resource: DEPLOYS });
     const providerLogger = logger.child({ component: 'deploy-provider' });
     const providers = options.providers ?? [
       new KubernetesProvider({ kube: client, clock, logger: providerLogger }),
@@ -118,7 +123,11 @@ export class DeployReconciler implements Reconciler<DeployObject> {
     });
   }
 
-  reconcile(object: DeployObject, context: ReconcileContext): Promise<Action> {
+  async reconcile(cached: DeployObject, context: ReconcileContext): Promise<Action> {
+    // A copy older than this process's last write would fail its own writes with 409 Conflict, and hand the engine
+    // a snapshot older than its last save (ADR 005).
+    const object = await this.#written.latest(cached, context.signal);
+    if (object === undefined) return Action.done();
     const { client, fieldManager } = this.#context;
     return withResourceFinalizer({ client, resource: DEPLOYS, fieldManager, signal: context.signal }, object, {
       apply: (live) => this.#apply(live, context),
@@ -136,12 +145,12 @@ export class DeployReconciler implements Reconciler<DeployObject> {
       const terminal = findTerminalError(error);
       if (terminal !== undefined) {
         const stalled: ResourceState = { kind: 'stalled', phase: 'Failed', reason: terminal.reason, message: terminal.message };
-        await this.#writer.update(object, (status) => withState(status, stalled, generation, clock.now()), { signal: context.signal });
+        this.#written.remember(await this.#writer.update(object, (status) => withState(status, stalled, generation, clock.now()), { signal: context.signal }));
       }
       throw error;
     }
     if (spec.suspend) {
-      await this.#writer.update(object, (status) => withState(status, suspendedState(), generation, clock.now()), { signal: context.signal });
+      this.#written.remember(await this.#writer.update(object, (status) => withState(status, suspendedState(), generation, clock.now()), { signal: context.signal }));
       return Action.done();
     }
 
@@ -167,18 +176,24 @@ export class DeployReconciler implements Reconciler<DeployObject> {
         : {}),
     });
     const run: DeployRun = { object, spec, target: { namespace: resource.namespace, name: resource.name, spec }, provider, draft, store, about: { resource: ref, correlationId: runId } };
-    const result = await engine.run(this.#workflows.for(spec), {
-      resource,
-      ...(identity.label === undefined ? {} : { run: identity.label }),
-      input: run,
-      persisted,
-      store,
-      retry: spec.retryPolicy === 'critical' ? retry.critical : retry.default,
-      signal: context.signal,
-    });
-    // A run that finished in an earlier reconcile saves nothing; a generation that only toggled suspend since then
-    // still needs its phase and conditions written (the status writer sends nothing when they are the same).
-    if (result.state !== 'running' && !finishedNow(persisted, result)) await store.refresh();
+    let result: RunResult;
+    try {
+      result = await engine.run(this.#workflows.for(spec), {
+        resource,
+        ...(identity.label === undefined ? {} : { run: identity.label }),
+        input: run,
+        persisted,
+        store,
+        retry: spec.retryPolicy === 'critical' ? retry.critical : retry.default,
+        signal: context.signal,
+      });
+      // A run that finished in an earlier reconcile saves nothing; a generation that only toggled suspend since then
+      // still needs its phase and conditions written (the status writer sends nothing when they are the same).
+      if (result.state !== 'running' && !finishedNow(persisted, result)) await store.refresh();
+    } finally {
+      // Also when a step or a save failed: what was saved before it is what the next reconcile must start from.
+      this.#written.remember(store.object);
+    }
     const state = deployState(result.snapshot, draft, spec);
     if (finishedNow(persisted, result)) this.#announce(run, result, state, context.logger.child({ correlationId: runId }));
     // A run that finished earlier leaves the annotation alone: it may be an approval given ahead for the next spec.
@@ -257,6 +272,7 @@ export class DeployReconciler implements Reconciler<DeployObject> {
       });
     }
     context.logger.info({ inFlightStep: inFlight?.name, rolledBack }, 'deploy deleted; its run stops here');
+    this.#written.forget(object);
     return Action.done();
   }
 
