@@ -162,7 +162,7 @@ export class DeployReconciler implements Reconciler<DeployObject> {
     if (provider === undefined) throw new Error(`no ${providerName(spec)} provider is configured`);
     // Whatever the provider answers may quote its credentials: the mask must know them before any step runs.
     for (const secretRef of secretRefsOf(spec)) await this.#context.secrets.learn(resource.namespace, secretRef, context.signal);
-    const draft = draftOf(object.status, runId, spec);
+    const draft = draftOf(object.status, runId, spec, clock.now());
     const persisted = withApprovalDue(snapshotOf(object.status?.workflow), object);
     const ref = resourceRefOf(resource, DEPLOYS.plural);
     const store = new ResourceStatusStore<DeployObject, DeployStatus>({
@@ -187,9 +187,10 @@ export class DeployReconciler implements Reconciler<DeployObject> {
         retry: spec.retryPolicy === 'critical' ? retry.critical : retry.default,
         signal: context.signal,
       });
-      // A run that finished in an earlier reconcile saves nothing; a generation that only toggled suspend since then
-      // still needs its phase and conditions written (the status writer sends nothing when they are the same).
-      if (result.state !== 'running' && !finishedNow(persisted, result)) await store.refresh();
+      // A run that finished in an earlier reconcile saves nothing, nor does one whose next step is not due yet; a
+      // generation that only toggled suspend since then still needs its phase and conditions written, at once (the
+      // status writer sends nothing when they are the same).
+      if (store.lastSnapshot !== undefined && store.lastSnapshot === persisted) await store.refresh();
     } finally {
       // Also when a step or a save failed: what was saved before it is what the next reconcile must start from.
       this.#written.remember(store.object);

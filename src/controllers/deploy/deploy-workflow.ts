@@ -87,6 +87,16 @@ function startedAtMs(run: DeployRun, stepName?: string): number | undefined {
 }
 
 /**
+ * When a step's current stretch of work began: its start, or the last resume of the Deploy after it, whichever is
+ * later. Its timeout counts from then, so time spent suspended does not count against it.
+ */
+function workingSinceMs(run: DeployRun, stepName: string): number | undefined {
+  const startedMs = startedAtMs(run, stepName);
+  const resumedMs = run.draft.resumedAtMs;
+  return startedMs === undefined || resumedMs === undefined ? startedMs : Math.max(startedMs, resumedMs);
+}
+
+/**
  * The Deploy workflows, one per combination of the approval gate and the rollback: a step or compensation
  * that does not apply is not part of the run at all.
  */
@@ -236,7 +246,7 @@ export class DeployWorkflows {
       const { spec, draft, provider, target } = input;
       const { clock, health, tuning } = this.#services;
       const nowMs = clock.now();
-      const startedMs = startedAtMs(input, STEP.verify) ?? nowMs;
+      const startedMs = workingSinceMs(input, STEP.verify) ?? nowMs;
       const check = spec.healthCheck;
       const timeoutSeconds = check?.timeoutSeconds ?? tuning.verifyTimeoutSeconds ?? 600;
       const overdue = nowMs - startedMs >= timeoutSeconds * 1000;
@@ -318,7 +328,7 @@ export class DeployWorkflows {
           const rollout = await this.#throughBreaker(provider, () => provider.observe({ target, ref, signal }));
           if (rollout.state === 'failed') throw new NonRetryableError(`the rollback's rollout failed: ${rollout.message}`);
           if (rollout.state === 'progressing') {
-            const startedMs = startedAtMs(input, STEP.rollback) ?? nowMs;
+            const startedMs = workingSinceMs(input, STEP.rollback) ?? nowMs;
             const timeoutSeconds = spec.healthCheck?.timeoutSeconds ?? tuning.verifyTimeoutSeconds ?? 600;
             if (nowMs - startedMs >= timeoutSeconds * 1000) throw new NonRetryableError(`the rollback's rollout did not finish within ${timeoutSeconds} s: ${rollout.message}`);
             return wait(this.#pollDelayMs(nowMs - startedMs), `Rolling back to ${restoredLabel(previous)}: ${rollout.message}`);

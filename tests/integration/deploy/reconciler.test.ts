@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DeployReconciler } from '../../../src/controllers/deploy/deploy-reconciler.ts';
 import type { DeployObject } from '../../../src/controllers/deploy/deploy-resource.ts';
-import { systemClock } from '../../../src/resilience/clock.ts';
+import type { DeployTuning } from '../../../src/controllers/deploy/deploy-workflow.ts';
+import { ManualClock, systemClock } from '../../../src/resilience/clock.ts';
 import { reconcileContextFor, testControllerContext, type TestControllerContext } from '../../support/controller-context.ts';
 import { startWebhookReceiver, type WebhookReceiver } from '../../support/fakes/webhook-receiver.ts';
-import { deployKey, startDeploySuite, stepOf, TEST_DEPLOY_TUNING, TEST_RETRY, type DeploySuite } from './deploy-suite.ts';
+import { condition, deployKey, startDeploySuite, stepOf, TEST_DEPLOY_TUNING, TEST_RETRY, type DeploySuite, type DeployView } from './deploy-suite.ts';
 
 const HOOK_KEY = 'reconciler-hook-key-0e7d41c9';
 
@@ -23,8 +24,8 @@ afterAll(async () => {
 const webhook = (version: string, extra: Record<string, unknown> = {}) => ({ service: 'web', version, provider: { webhook: { url: hook.url, secretRef: { name: 'deploy-hook', key: 'hmac' } } }, ...extra });
 
 /** The Deploy reconciler over the suite's cluster, called as the runtime controller calls it. */
-function reconcilerFor(operator: TestControllerContext): (object: DeployObject) => ReturnType<DeployReconciler['reconcile']> {
-  const reconciler = new DeployReconciler(operator.context, { tuning: TEST_DEPLOY_TUNING });
+function reconcilerFor(operator: TestControllerContext, tuning: DeployTuning = TEST_DEPLOY_TUNING): (object: DeployObject) => ReturnType<DeployReconciler['reconcile']> {
+  const reconciler = new DeployReconciler(operator.context, { tuning });
   return (object) => reconciler.reconcile(object, reconcileContextFor(`${suite.namespace}/${object.metadata.name ?? ''}`, 'deploy'));
 }
 
@@ -59,6 +60,52 @@ describe('a reconcile handed a copy of the Deploy older than its own last write 
       expect(await read('lagging')).toEqual(latest);
       expect(operator.emitted('deploy.succeeded')).toBe(1);
       expect(hook.deliveries(deployKey(created))).toBe(1);
+    } finally {
+      hook.pollsToFinish = 1;
+      await operator.close();
+    }
+  });
+});
+
+describe('a Deploy suspended while it verifies', () => {
+  it('does not count the time suspended against the verify timeout: verification starts over on resume, with the whole timeout', async () => {
+    const clock = new ManualClock(Date.parse('2026-03-02T09:00:00Z'));
+    const operator = testControllerContext(suite.cluster.kubeconfigPath, clock, TEST_RETRY);
+    const reconcile = reconcilerFor(operator, { ...TEST_DEPLOY_TUNING, verifyTimeoutSeconds: 30 });
+    const step = async () => {
+      await reconcile(await read('paused-verify'));
+      return (await suite.getDeploy('paused-verify')) as DeployView;
+    };
+    hook.pollsToFinish = 1_000;
+    try {
+      await suite.applyDeploy('paused-verify', webhook('5.0.0'));
+      expect(stepOf(await step(), 'verify')?.state).toBe('Waiting');
+
+      // Suspended and resumed before verify's next poll is due: the status says so at once all the same.
+      await suite.patchDeploy('paused-verify', { spec: { suspend: true } });
+      expect((await step()).status?.phase).toBe('Suspended');
+      await suite.patchDeploy('paused-verify', { spec: { suspend: false } });
+      const resumedEarly = await step();
+      expect(resumedEarly.status).toMatchObject({ phase: 'Verifying', observedGeneration: 3 });
+      expect(condition(resumedEarly, 'Reconciling')?.status).toBe('True');
+
+      // Suspended for ten minutes, twenty times the timeout, with the rollout still going on.
+      clock.advance(1_000);
+      await suite.patchDeploy('paused-verify', { spec: { suspend: true } });
+      expect((await step()).status?.phase).toBe('Suspended');
+      clock.advance(10 * 60_000);
+      await suite.patchDeploy('paused-verify', { spec: { suspend: false } });
+      const resumed = await step();
+      expect(stepOf(resumed, 'verify')?.state).toBe('Waiting');
+      expect(resumed.status?.phase).toBe('Verifying');
+
+      // The timeout counts from the resume: 25 s later verification goes on; 31 s later it has failed.
+      clock.advance(25_000);
+      expect(stepOf(await step(), 'verify')?.state).toBe('Waiting');
+      clock.advance(6_000);
+      const overdue = await step();
+      expect(stepOf(overdue, 'verify')?.state).toBe('Failed');
+      expect(overdue.status?.rollback).toMatchObject({ reason: 'RolloutDeadlineExceeded', message: expect.stringMatching(/^The rollout did not finish within 30 s/) as unknown });
     } finally {
       hook.pollsToFinish = 1;
       await operator.close();
