@@ -71,6 +71,26 @@ function withApprovalDue(snapshot: WorkflowSnapshot | undefined, object: DeployO
   return { ...snapshot, workflow: { ...snapshot.workflow, steps } };
 }
 
+/** Whether `snapshot`'s run finished with its validate step failed: nothing after validate ran. */
+function failedAtValidate(snapshot: WorkflowSnapshot): boolean {
+  return snapshot.workflow.finishedAt !== undefined && stepOf(snapshot.workflow.steps, STEP.validate)?.state === 'Failed';
+}
+
+/**
+ * A run that failed at validate, open again: validate due for another attempt (its attempts counted on), the steps
+ * it never reached pending (they show Skipped in a finished run), the run unfinished. Nothing ran after validate,
+ * which has no side effects, so nothing is repeated; the run keeps its id and keys.
+ */
+function reopenedAtValidate(snapshot: WorkflowSnapshot): WorkflowSnapshot {
+  const { finishedAt: _finishedAt, ...workflow } = snapshot.workflow;
+  const steps = workflow.steps.map((entry) => {
+    if (entry.name !== STEP.validate && entry.state !== 'Skipped') return entry;
+    const { finishedAt: _ended, nextAttemptAt: _next, ...rest } = entry;
+    return { ...rest, state: 'Pending' as const };
+  });
+  return { ...snapshot, workflow: { ...workflow, steps } };
+}
+
 /**
  * The Deploy reconciler (ADR 010).
  *
@@ -81,7 +101,8 @@ function withApprovalDue(snapshot: WorkflowSnapshot | undefined, object: DeployO
  * phase and conditions it implies, and the reconcile asks to come back when the next step is due.
  *
  * Guarantees: the spec is never written; a run that failed in this reconcile ends with a `TerminalError` (no
- * retry, Stalled written); announcements (events, `blackroad_deploys_total`) are made once, by the reconcile in
+ * retry, Stalled written), except at validate: Stalled too, but what validate found missing is looked for again
+ * after a bounded delay, and once it is there the run is reopened at validate; announcements (events, `blackroad_deploys_total`) are made once, by the reconcile in
  * which the run finished.
  */
 export class DeployReconciler implements Reconciler<DeployObject> {
@@ -162,8 +183,14 @@ export class DeployReconciler implements Reconciler<DeployObject> {
     if (provider === undefined) throw new Error(`no ${providerName(spec)} provider is configured`);
     // Whatever the provider answers may quote its credentials: the mask must know them before any step runs.
     for (const secretRef of secretRefsOf(spec)) await this.#context.secrets.learn(resource.namespace, secretRef, context.signal);
-    const draft = draftOf(object.status, runId, spec, clock.now());
-    const persisted = withApprovalDue(snapshotOf(object.status?.workflow), object);
+    const target = { namespace: resource.namespace, name: resource.name, spec };
+    const stored = withApprovalDue(snapshotOf(object.status?.workflow), object);
+    // A run that failed at validate goes on once what it found missing is there (a Secret created, say).
+    const reopen = stored?.workflow.id === runId && failedAtValidate(stored) && (await this.#workflows.namedExists({ spec, target, provider }, context.signal));
+    const persisted = reopen ? reopenedAtValidate(stored) : stored;
+    const recorded = draftOf(object.status, runId, spec, clock.now());
+    // The Stalled reason in the status is the reopened run's old failure's, not a reason for the next one.
+    const draft = reopen ? { ...recorded, recordedFailureReason: undefined } : recorded;
     const ref = resourceRefOf(resource, DEPLOYS.plural);
     const store = new ResourceStatusStore<DeployObject, DeployStatus>({
       writer: this.#writer,
@@ -175,7 +202,7 @@ export class DeployReconciler implements Reconciler<DeployObject> {
         ? { beforeSave: auditTrail(this.#context.audit, { resource: ref, generation, actor: this.#context.identity, details: { version: spec.version, provider: provider.name, category: spec.compliance.category } }) }
         : {}),
     });
-    const run: DeployRun = { object, spec, target: { namespace: resource.namespace, name: resource.name, spec }, provider, draft, store, about: { resource: ref, correlationId: runId } };
+    const run: DeployRun = { object, spec, target, provider, draft, store, about: { resource: ref, correlationId: runId } };
     let result: RunResult;
     try {
       result = await engine.run(this.#workflows.for(spec), {
@@ -200,6 +227,12 @@ export class DeployReconciler implements Reconciler<DeployObject> {
     // A run that finished earlier leaves the annotation alone: it may be an approval given ahead for the next spec.
     const approved = stepOf(result.snapshot.workflow.steps, STEP.approve)?.state === 'Succeeded';
     if (approved && (result.state === 'running' || finishedNow(persisted, result))) await this.#workflows.consumeApproval(object, draft.approval?.approvedBy);
+    if (result.state === 'failed' && failedAtValidate(result.snapshot)) {
+      // Not terminal: what validate found missing may appear, and nothing watches for it (the operator may not list
+      // or watch Secrets): it is looked for again, sooner after a recent failure, at the latest every 5 minutes.
+      const failedAt = stepOf(result.snapshot.workflow.steps, STEP.validate)?.finishedAt;
+      return Action.requeueAfter(this.#workflows.validateRecheckMs(failedAt === undefined ? 0 : clock.now() - Date.parse(failedAt)));
+    }
     return outcomeAction(persisted, result, state);
   }
 

@@ -33,6 +33,11 @@ export interface DeployTuning {
   readonly verifyTimeoutSeconds?: number;
   /** Upper bound of one health probe. Default 10 s. */
   readonly probeTimeoutMs?: number;
+  /**
+   * A run that failed at validate (a Secret, key, Deployment or container it names is missing) looks for them again
+   * after a quarter of the time since it failed, within these bounds. Default 5 s to 5 min.
+   */
+  readonly validateRecheckMs?: { readonly minMs: number; readonly maxMs: number };
 }
 
 /** What the steps use besides the run's input; one per controller. */
@@ -65,6 +70,7 @@ export interface DeployRun {
 }
 
 const DEFAULT_POLL = { minMs: 500, maxMs: 10_000 };
+const DEFAULT_VALIDATE_RECHECK = { minMs: 5_000, maxMs: 300_000 };
 
 const errorText = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
@@ -150,12 +156,37 @@ export class DeployWorkflows {
 
   #validateStep(): Step<DeployRun> {
     return this.#step(STEP.validate, async ({ input, signal }) => {
-      const { spec, target, provider } = input;
-      for (const ref of secretRefsOf(spec)) await this.#services.secrets.read(target.namespace, ref, signal);
-      // The kubernetes target is in the cluster: its Deployment and container must exist before anything is asked.
-      if (spec.provider.kubernetes !== undefined) await this.#throughBreaker(provider, () => provider.recordPrevious({ target, signal }));
+      await this.#checkNamed(input, signal);
       return done(undefined, 'The spec is valid; what it names exists');
     });
+  }
+
+  /** Reads what the spec names outside itself: the Secret keys, and for `kubernetes` the Deployment and container. */
+  async #checkNamed(run: Pick<DeployRun, 'spec' | 'target' | 'provider'>, signal: AbortSignal): Promise<void> {
+    const { spec, target, provider } = run;
+    for (const ref of secretRefsOf(spec)) await this.#services.secrets.read(target.namespace, ref, signal);
+    // The kubernetes target is in the cluster: its Deployment and container must exist before anything is asked.
+    if (spec.provider.kubernetes !== undefined) await this.#throughBreaker(provider, () => provider.recordPrevious({ target, signal }));
+  }
+
+  /**
+   * Whether what validate checks is there now, for a run that failed at validate: the reconciler reopens the run
+   * when it is, and otherwise looks again after {@link DeployWorkflows.validateRecheckMs}. Values read are masked
+   * as validate's are, and not kept. Any failure (still missing, or the API server or breaker out) is a no.
+   */
+  async namedExists(run: Pick<DeployRun, 'spec' | 'target' | 'provider'>, signal: AbortSignal): Promise<boolean> {
+    try {
+      await this.#checkNamed(run, signal);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** How long a run that failed at validate `sinceFailedMs` ago waits before {@link DeployWorkflows.namedExists} asks again. */
+  validateRecheckMs(sinceFailedMs: number): number {
+    const { minMs, maxMs } = this.#services.tuning.validateRecheckMs ?? DEFAULT_VALIDATE_RECHECK;
+    return Math.min(maxMs, Math.max(minMs, Math.floor(sinceFailedMs / 4)));
   }
 
   #approveStep(): Step<DeployRun> {

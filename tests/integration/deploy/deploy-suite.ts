@@ -34,7 +34,7 @@ export const TEST_RETRY: { readonly default: RetrySettings; readonly critical: R
 };
 
 /** The Deploy workflow's timings in the suites. */
-export const TEST_DEPLOY_TUNING: DeployTuning = { rolloutPollMs: { minMs: 100, maxMs: 500 }, approvalRecheckMs: 60_000 };
+export const TEST_DEPLOY_TUNING: DeployTuning = { rolloutPollMs: { minMs: 100, maxMs: 500 }, approvalRecheckMs: 60_000, validateRecheckMs: { minMs: 100, maxMs: 500 } };
 
 /** Short timings, so every wait of a test takes a fraction of a second; the logic is the production one. */
 export const TEST_TUNING: OperatorTuning = {
