@@ -112,3 +112,33 @@ describe('a Deploy suspended while it verifies', () => {
     }
   });
 });
+
+describe('a Deploy whose run an operator labelled with a hash of its own', () => {
+  it('is not deployed again while its generation is the run’s: an upgrade that hashes specs otherwise starts no run', async () => {
+    const operator = testControllerContext(suite.cluster.kubeconfigPath, systemClock, TEST_RETRY);
+    const reconcile = reconcilerFor(operator);
+    try {
+      await suite.applyDeploy('upgraded', webhook('6.0.0'));
+      let deploy = await read('upgraded');
+      for (let pass = 0; pass < 50 && deploy.status?.workflow?.finishedAt === undefined; pass += 1) {
+        await reconcile(deploy);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        deploy = await read('upgraded');
+      }
+      expect(deploy.status?.phase).toBe('Succeeded');
+      // What an operator whose hash covers other fields (a later schema's defaults) would have written.
+      const id = `${deploy.metadata.uid ?? ''}/1/ffffffffff`;
+      const path = `/apis/operator.blackroad.io/v1alpha1/namespaces/${suite.namespace}/deploys/upgraded/status`;
+      const patched = await suite.cluster.request('PATCH', path, { body: { status: { workflow: { id } } }, contentType: 'application/merge-patch+json' });
+      expect(patched.status).toBe(200);
+
+      expect(await reconcile(await read('upgraded'))).toEqual({});
+      const after = await read('upgraded');
+      expect(after.status?.workflow?.id).toBe(id);
+      expect(after.status?.phase).toBe('Succeeded');
+      expect(hook.operations.filter((operation) => operation.payload['name'] === 'upgraded')).toHaveLength(1);
+    } finally {
+      await operator.close();
+    }
+  });
+});
