@@ -181,12 +181,14 @@ export class DeployReconciler implements Reconciler<DeployObject> {
     const runId = deployRunId(resource.uid, identity);
     const provider = this.#providers.get(providerName(spec));
     if (provider === undefined) throw new Error(`no ${providerName(spec)} provider is configured`);
-    // Whatever the provider answers may quote its credentials: the mask must know them before any step runs.
-    for (const secretRef of secretRefsOf(spec)) await this.#context.secrets.learn(resource.namespace, secretRef, context.signal);
     const target = { namespace: resource.namespace, name: resource.name, spec };
     const stored = withApprovalDue(snapshotOf(object.status?.workflow), object);
+    const stalled = stored?.workflow.id === runId && failedAtValidate(stored);
+    // Whatever the provider answers may quote its credentials: the mask must know them before any step runs. A run
+    // that failed at validate learns them below, or runs no step.
+    if (!stalled) for (const secretRef of secretRefsOf(spec)) await this.#context.secrets.learn(resource.namespace, secretRef, context.signal);
     // A run that failed at validate goes on once what it found missing is there (a Secret created, say).
-    const reopen = stored?.workflow.id === runId && failedAtValidate(stored) && (await this.#workflows.namedExists({ spec, target, provider }, context.signal));
+    const reopen = stalled && (await this.#workflows.namedExists({ spec, target, provider }, context.signal));
     const persisted = reopen ? reopenedAtValidate(stored) : stored;
     const recorded = draftOf(object.status, runId, spec, clock.now());
     // The Stalled reason in the status is the reopened run's old failure's, not a reason for the next one.
