@@ -95,15 +95,15 @@ function reopenedAtValidate(snapshot: WorkflowSnapshot): WorkflowSnapshot {
  * The Deploy reconciler (ADR 010).
  *
  * Expected flow of one reconcile: read the Deploy as last written (the cache may lag behind this process's own
- * status writes); the finalizer is put on the Deploy first; a Deploy being deleted gets its
- * cleanup instead (the run stops where it is; sensitive Deploys audit the deletion); a suspended one is marked
- * Suspended; otherwise its workflow advances as far as it can without sleeping, each transition saved with the
- * phase and conditions it implies, and the reconcile asks to come back when the next step is due.
+ * status writes); the finalizer is put on the Deploy first; a Deploy being deleted gets its cleanup instead (the
+ * run stops where it is; sensitive Deploys audit the deletion); a suspended one is marked Suspended; otherwise its
+ * workflow advances as far as it can without sleeping, each transition saved with the phase and conditions it
+ * implies, and the reconcile asks to come back when the next step is due.
  *
  * Guarantees: the spec is never written; a run that failed in this reconcile ends with a `TerminalError` (no
  * retry, Stalled written), except at validate: Stalled too, but what validate found missing is looked for again
- * after a bounded delay, and once it is there the run is reopened at validate; announcements (events, `blackroad_deploys_total`) are made once, by the reconcile in
- * which the run finished.
+ * after a bounded delay, and once it is there the run is reopened at validate; announcements (events,
+ * `blackroad_deploys_total`) are made once, by the reconcile in which the run finished.
  */
 export class DeployReconciler implements Reconciler<DeployObject> {
   readonly #context: ControllerContext;
