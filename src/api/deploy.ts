@@ -66,7 +66,7 @@ const healthCheckSchema = withValidationRules(
       url: fields.httpUrl('URL probed with HTTP GET.'),
       expectStatus: fields.integer(100, 599, 'HTTP status of a healthy answer.').default(200),
       intervalSeconds: fields.integer(1, 3600, 'Seconds between two probes.').default(10),
-      timeoutSeconds: fields.integer(1, 86400, 'Seconds verification may take in all before it fails.').default(300),
+      timeoutSeconds: fields.integer(1, 86400, 'Seconds verification may take before it fails, counted from its start or from the last resume of a Deploy suspended meanwhile.').default(300),
       successThreshold: fields.integer(1, 100, 'Consecutive healthy probes that make the Deploy verified.').default(3),
       failureThreshold: fields.integer(1, 100, 'Consecutive unhealthy probes that fail verification.').default(3),
     })

@@ -21,6 +21,7 @@ import { workflowResourceOf, type ControllerContext } from '../controller-contex
 import { finishedNow, outcomeAction } from '../reconcile-outcome.ts';
 import { withResourceFinalizer } from '../resource-finalizer.ts';
 import { MaskedStatusWriter } from '../masked-status-writer.ts';
+import { OwnWrites } from '../own-writes.ts';
 import { ResourceStatusStore, snapshotOf } from '../resource-status-store.ts';
 import { suspendedState, withState, type ResourceState } from '../resource-state.ts';
 import { resourceRefOf } from '../workflow-event-relay.ts';
@@ -28,7 +29,7 @@ import { auditTrail } from './deploy-audit.ts';
 import { DeployMetrics } from './deploy-metrics.ts';
 import { deployRunId, deployRunOf } from './deploy-run.ts';
 import { DEPLOY_KIND, DEPLOYS, deploySpecOf, type DeployObject } from './deploy-resource.ts';
-import { deployState, deployStatus, draftOf, providerName, STEP, UNKNOWN_VERSION } from './deploy-status.ts';
+import { deployState, deployStatus, draftOf, providerName, STEP, stepOf, UNKNOWN_VERSION } from './deploy-status.ts';
 import { DeployWorkflows, secretRefsOf, type DeployRun, type DeployTuning } from './deploy-workflow.ts';
 
 export interface DeployReconcilerOptions {
@@ -70,17 +71,39 @@ function withApprovalDue(snapshot: WorkflowSnapshot | undefined, object: DeployO
   return { ...snapshot, workflow: { ...snapshot.workflow, steps } };
 }
 
+/** Whether `snapshot`'s run finished with its validate step failed: nothing after validate ran. */
+function failedAtValidate(snapshot: WorkflowSnapshot): boolean {
+  return snapshot.workflow.finishedAt !== undefined && stepOf(snapshot.workflow.steps, STEP.validate)?.state === 'Failed';
+}
+
+/**
+ * A run that failed at validate, open again: validate due for another attempt (its attempts counted on), the steps
+ * it never reached pending (they show Skipped in a finished run), the run unfinished. Nothing ran after validate,
+ * which has no side effects, so nothing is repeated; the run keeps its id and keys.
+ */
+function reopenedAtValidate(snapshot: WorkflowSnapshot): WorkflowSnapshot {
+  const { finishedAt: _finishedAt, ...workflow } = snapshot.workflow;
+  const steps = workflow.steps.map((entry) => {
+    if (entry.name !== STEP.validate && entry.state !== 'Skipped') return entry;
+    const { finishedAt: _ended, nextAttemptAt: _next, ...rest } = entry;
+    return { ...rest, state: 'Pending' as const };
+  });
+  return { ...snapshot, workflow: { ...workflow, steps } };
+}
+
 /**
  * The Deploy reconciler (ADR 010).
  *
- * Expected flow of one reconcile: the finalizer is put on the Deploy first; a Deploy being deleted gets its
- * cleanup instead (the run stops where it is; sensitive Deploys audit the deletion); a suspended one is marked
- * Suspended; otherwise its workflow advances as far as it can without sleeping, each transition saved with the
- * phase and conditions it implies, and the reconcile asks to come back when the next step is due.
+ * Expected flow of one reconcile: read the Deploy as last written (the cache may lag behind this process's own
+ * status writes); the finalizer is put on the Deploy first; a Deploy being deleted gets its cleanup instead (the
+ * run stops where it is; sensitive Deploys audit the deletion); a suspended one is marked Suspended; otherwise its
+ * workflow advances as far as it can without sleeping, each transition saved with the phase and conditions it
+ * implies, and the reconcile asks to come back when the next step is due.
  *
  * Guarantees: the spec is never written; a run that failed in this reconcile ends with a `TerminalError` (no
- * retry, Stalled written); announcements (events, `blackroad_deploys_total`) are made once, by the reconcile in
- * which the run finished.
+ * retry, Stalled written), except at validate: Stalled too, but what validate found missing is looked for again
+ * after a bounded delay, and once it is there the run is reopened at validate; announcements (events,
+ * `blackroad_deploys_total`) are made once, by the reconcile in which the run finished.
  */
 export class DeployReconciler implements Reconciler<DeployObject> {
   readonly #context: ControllerContext;
@@ -88,6 +111,8 @@ export class DeployReconciler implements Reconciler<DeployObject> {
   readonly #workflows: DeployWorkflows;
   readonly #providers: ReadonlyMap<string, DeployProvider>;
   readonly #metrics: DeployMetrics;
+  /** This process's last write per Deploy, to tell a cache that lags behind it. */
+  readonly #written: OwnWrites<DeployObject>;
   /** Distinguishes this process's claims from those of an earlier one with the same identity. */
   readonly #owner = randomUUID();
 
@@ -95,6 +120,7 @@ export class DeployReconciler implements Reconciler<DeployObject> {
     this.#context = context;
     const { client, clock, logger, fetch, secrets } = context;
     this.#writer = new MaskedStatusWriter<DeployStatus>({ client, resource: DEPLOYS, clock, fieldManager: context.fieldManager, secretMask: context.secretMask });
+    this.#written = new OwnWrites<DeployObject>({ client, resource: DEPLOYS });
     const providerLogger = logger.child({ component: 'deploy-provider' });
     const providers = options.providers ?? [
       new KubernetesProvider({ kube: client, clock, logger: providerLogger }),
@@ -118,7 +144,11 @@ export class DeployReconciler implements Reconciler<DeployObject> {
     });
   }
 
-  reconcile(object: DeployObject, context: ReconcileContext): Promise<Action> {
+  async reconcile(cached: DeployObject, context: ReconcileContext): Promise<Action> {
+    // A copy older than this process's last write would fail its own writes with 409 Conflict, and hand the engine
+    // a snapshot older than its last save (ADR 005).
+    const object = await this.#written.latest(cached, context.signal);
+    if (object === undefined) return Action.done();
     const { client, fieldManager } = this.#context;
     return withResourceFinalizer({ client, resource: DEPLOYS, fieldManager, signal: context.signal }, object, {
       apply: (live) => this.#apply(live, context),
@@ -136,12 +166,12 @@ export class DeployReconciler implements Reconciler<DeployObject> {
       const terminal = findTerminalError(error);
       if (terminal !== undefined) {
         const stalled: ResourceState = { kind: 'stalled', phase: 'Failed', reason: terminal.reason, message: terminal.message };
-        await this.#writer.update(object, (status) => withState(status, stalled, generation, clock.now()), { signal: context.signal });
+        this.#written.remember(await this.#writer.update(object, (status) => withState(status, stalled, generation, clock.now()), { signal: context.signal }));
       }
       throw error;
     }
     if (spec.suspend) {
-      await this.#writer.update(object, (status) => withState(status, suspendedState(), generation, clock.now()), { signal: context.signal });
+      this.#written.remember(await this.#writer.update(object, (status) => withState(status, suspendedState(), generation, clock.now()), { signal: context.signal }));
       return Action.done();
     }
 
@@ -151,10 +181,18 @@ export class DeployReconciler implements Reconciler<DeployObject> {
     const runId = deployRunId(resource.uid, identity);
     const provider = this.#providers.get(providerName(spec));
     if (provider === undefined) throw new Error(`no ${providerName(spec)} provider is configured`);
-    // Whatever the provider answers may quote its credentials: the mask must know them before any step runs.
-    for (const secretRef of secretRefsOf(spec)) await this.#context.secrets.learn(resource.namespace, secretRef, context.signal);
-    const draft = draftOf(object.status, runId, spec);
-    const persisted = withApprovalDue(snapshotOf(object.status?.workflow), object);
+    const target = { namespace: resource.namespace, name: resource.name, spec };
+    const stored = withApprovalDue(snapshotOf(object.status?.workflow), object);
+    const stalled = stored?.workflow.id === runId && failedAtValidate(stored);
+    // Whatever the provider answers may quote its credentials: the mask must know them before any step runs. A run
+    // that failed at validate learns them below, or runs no step.
+    if (!stalled) for (const secretRef of secretRefsOf(spec)) await this.#context.secrets.learn(resource.namespace, secretRef, context.signal);
+    // A run that failed at validate goes on once what it found missing is there (a Secret created, say).
+    const reopen = stalled && (await this.#workflows.namedExists({ spec, target, provider }, context.signal));
+    const persisted = reopen ? reopenedAtValidate(stored) : stored;
+    const recorded = draftOf(object.status, runId, spec, clock.now());
+    // The Stalled reason in the status is the reopened run's old failure's, not a reason for the next one.
+    const draft = reopen ? { ...recorded, recordedFailureReason: undefined } : recorded;
     const ref = resourceRefOf(resource, DEPLOYS.plural);
     const store = new ResourceStatusStore<DeployObject, DeployStatus>({
       writer: this.#writer,
@@ -166,24 +204,37 @@ export class DeployReconciler implements Reconciler<DeployObject> {
         ? { beforeSave: auditTrail(this.#context.audit, { resource: ref, generation, actor: this.#context.identity, details: { version: spec.version, provider: provider.name, category: spec.compliance.category } }) }
         : {}),
     });
-    const run: DeployRun = { object, spec, target: { namespace: resource.namespace, name: resource.name, spec }, provider, draft, store, about: { resource: ref, correlationId: runId } };
-    const result = await engine.run(this.#workflows.for(spec), {
-      resource,
-      ...(identity.label === undefined ? {} : { run: identity.label }),
-      input: run,
-      persisted,
-      store,
-      retry: spec.retryPolicy === 'critical' ? retry.critical : retry.default,
-      signal: context.signal,
-    });
-    // A run that finished in an earlier reconcile saves nothing; a generation that only toggled suspend since then
-    // still needs its phase and conditions written (the status writer sends nothing when they are the same).
-    if (result.state !== 'running' && !finishedNow(persisted, result)) await store.refresh();
+    const run: DeployRun = { object, spec, target, provider, draft, store, about: { resource: ref, correlationId: runId } };
+    let result: RunResult;
+    try {
+      result = await engine.run(this.#workflows.for(spec), {
+        resource,
+        ...(identity.label === undefined ? {} : { run: identity.label }),
+        input: run,
+        persisted,
+        store,
+        retry: spec.retryPolicy === 'critical' ? retry.critical : retry.default,
+        signal: context.signal,
+      });
+      // A run that finished in an earlier reconcile saves nothing, nor does one whose next step is not due yet; a
+      // generation that only toggled suspend since then still needs its phase and conditions written, at once (the
+      // status writer sends nothing when they are the same).
+      if (store.lastSnapshot !== undefined && store.lastSnapshot === persisted) await store.refresh();
+    } finally {
+      // Also when a step or a save failed: what was saved before it is what the next reconcile must start from.
+      this.#written.remember(store.object);
+    }
     const state = deployState(result.snapshot, draft, spec);
     if (finishedNow(persisted, result)) this.#announce(run, result, state, context.logger.child({ correlationId: runId }));
     // A run that finished earlier leaves the annotation alone: it may be an approval given ahead for the next spec.
-    const approved = result.snapshot.workflow.steps.some((entry) => entry.name === STEP.approve && entry.state === 'Succeeded');
+    const approved = stepOf(result.snapshot.workflow.steps, STEP.approve)?.state === 'Succeeded';
     if (approved && (result.state === 'running' || finishedNow(persisted, result))) await this.#workflows.consumeApproval(object, draft.approval?.approvedBy);
+    if (result.state === 'failed' && failedAtValidate(result.snapshot)) {
+      // Not terminal: what validate found missing may appear, and nothing watches for it (the operator may not list
+      // or watch Secrets): it is looked for again, sooner after a recent failure, at the latest every 5 minutes.
+      const failedAt = stepOf(result.snapshot.workflow.steps, STEP.validate)?.finishedAt;
+      return Action.requeueAfter(this.#workflows.validateRecheckMs(failedAt === undefined ? 0 : clock.now() - Date.parse(failedAt)));
+    }
     return outcomeAction(persisted, result, state);
   }
 
@@ -193,7 +244,8 @@ export class DeployReconciler implements Reconciler<DeployObject> {
     const target = { service: spec.service, version: spec.version, provider: provider.name };
     const startedAt = result.snapshot.workflow.startedAt;
     const durationMs = startedAt === undefined ? 0 : Math.max(0, this.#context.clock.now() - Date.parse(startedAt));
-    const rolledBack = result.snapshot.workflow.steps.some((entry) => entry.name === STEP.rollback && entry.state !== 'Pending');
+    const rollback = stepOf(result.snapshot.workflow.steps, STEP.rollback);
+    const rolledBack = rollback !== undefined && rollback.state !== 'Pending';
     try {
       if (rolledBack) this.#metrics.rollbackFinished(provider.name, draft.rollback?.reason ?? 'ProviderFailed');
       if (result.state === 'succeeded') {
@@ -233,8 +285,8 @@ export class DeployReconciler implements Reconciler<DeployObject> {
       // An unreadable spec has nothing to roll back or audit.
     }
     let rolledBack = false;
-    const deployed = inFlight !== undefined && workflow?.steps.some((entry) => entry.name === STEP.deploy && entry.state === 'Succeeded') === true;
-    const restored = workflow?.steps.some((entry) => entry.name === STEP.rollback && entry.state === 'Succeeded') === true;
+    const deployed = inFlight !== undefined && workflow !== undefined && stepOf(workflow.steps, STEP.deploy)?.state === 'Succeeded';
+    const restored = workflow !== undefined && stepOf(workflow.steps, STEP.rollback)?.state === 'Succeeded';
     if (spec !== undefined && spec.rollback.onDelete && deployed && !restored) {
       const action = await this.#rollbackOnDelete(object, spec, context);
       if (action !== undefined) return action;
@@ -256,6 +308,7 @@ export class DeployReconciler implements Reconciler<DeployObject> {
       });
     }
     context.logger.info({ inFlightStep: inFlight?.name, rolledBack }, 'deploy deleted; its run stops here');
+    this.#written.forget(object);
     return Action.done();
   }
 

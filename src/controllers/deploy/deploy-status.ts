@@ -4,7 +4,7 @@ import type { WorkflowStep } from '../../api/status.ts';
 import type { DeployPrevious } from '../../providers/deploy/deploy-provider.ts';
 import type { WorkflowSnapshot } from '../../workflow/workflow-status-store.ts';
 import { presentedWorkflow } from '../resource-status-store.ts';
-import { DEPENDENCY_UNAVAILABLE, INVALID_SPEC, withState, type ResourceState } from '../resource-state.ts';
+import { DEPENDENCY_UNAVAILABLE, INVALID_SPEC, SUSPENDED, withState, type ResourceState } from '../resource-state.ts';
 
 /** The Deploy workflow's steps. */
 export const STEP = { validate: 'validate', approve: 'approve', deploy: 'deploy', verify: 'verify', rollback: 'rollback', finalize: 'finalize' } as const;
@@ -42,15 +42,30 @@ export interface DeployDraft {
    * reconcile only, and a later one (a new leader's first pass, a retried write) must say the same.
    */
   readonly recordedFailureReason: string | undefined;
+  /**
+   * When the run last went back to work after a suspension (see {@link draftOf}); the verify and rollback timeouts
+   * count from then when it is later than the step's start, so time spent suspended does not count against them.
+   */
+  readonly resumedAtMs: number | undefined;
 }
 
 /**
- * The draft a reconcile starts from: what the status holds, with the per-run fields (`health`, `approval`)
- * started afresh when the status belongs to another run (a new generation).
+ * The draft a reconcile of a Deploy that is not suspended starts from: what the status holds, with the per-run
+ * fields (`health`, `approval`) started afresh when the status belongs to another run (a new generation).
+ *
+ * A status that still shows the Deploy Suspended is being resumed by this reconcile: `resumedAtMs` is now, and a
+ * verification in progress starts over (`health` afresh: probes before and after a suspension are not in a row).
+ * Later reconciles read the resume from the Reconciling condition, which is False while the Deploy is suspended
+ * and turns True with the first status written after the resume: its `lastTransitionTime` (for a run that was
+ * never suspended, a time no later than the run's start).
  */
-export function draftOf(status: DeployStatus | undefined, runId: string, spec: DeploySpec): DeployDraft {
+export function draftOf(status: DeployStatus | undefined, runId: string, spec: DeploySpec, nowMs: number): DeployDraft {
   const sameRun = status?.workflow?.id === runId;
+  const resuming = status?.phase === SUSPENDED;
   const approval = sameRun ? status?.approval : spec.compliance.requireApproval ? { required: true } : undefined;
+  const verify = status?.workflow === undefined ? undefined : stepOf(status.workflow.steps, STEP.verify);
+  const verifying = verify !== undefined && !FINAL.has(verify.state) && status?.workflow?.finishedAt === undefined;
+  const reconciling = status?.conditions?.find((condition) => condition.type === 'Reconciling' && condition.status === 'True');
   return {
     revision: status?.revision,
     current: status?.current,
@@ -58,10 +73,11 @@ export function draftOf(status: DeployStatus | undefined, runId: string, spec: D
     providerRef: status?.providerRef,
     rollback: status?.rollback,
     approval,
-    health: sameRun ? status?.health : undefined,
+    health: sameRun && !(resuming && verifying) ? status?.health : undefined,
     blocked: undefined,
     failure: undefined,
     recordedFailureReason: sameRun ? status?.conditions?.find((condition) => condition.type === 'Stalled' && condition.status === 'True')?.reason : undefined,
+    resumedAtMs: resuming ? nowMs : reconciling === undefined ? undefined : Date.parse(reconciling.lastTransitionTime),
   };
 }
 
@@ -76,7 +92,8 @@ const FINAL = new Set(['Succeeded', 'Failed', 'Skipped']);
 /** The Stalled reason of a run that failed at a step, when the step did not say more. */
 const FAILURE_REASON: Readonly<Record<string, string>> = { validate: INVALID_SPEC, approve: 'ApprovalFailed', deploy: 'DeployFailed', verify: 'VerificationFailed', finalize: 'DeployFailed' };
 
-function stepOf(steps: readonly WorkflowStep[], name: string): WorkflowStep | undefined {
+/** The entry of step `name` in a run's steps, if the run has one. */
+export function stepOf(steps: readonly WorkflowStep[], name: string): WorkflowStep | undefined {
   return steps.find((step) => step.name === name);
 }
 

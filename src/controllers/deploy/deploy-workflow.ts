@@ -20,7 +20,7 @@ import { blockingReason, findCause } from '../provider-failure.ts';
 import type { ResourceStatusStore } from '../resource-status-store.ts';
 import { INVALID_SPEC } from '../resource-state.ts';
 import { DEPLOYS, type DeployObject } from './deploy-resource.ts';
-import { providerName, restoredLabel, STEP, UNKNOWN_VERSION, type DeployDraft } from './deploy-status.ts';
+import { providerName, restoredLabel, STEP, stepOf, UNKNOWN_VERSION, type DeployDraft } from './deploy-status.ts';
 import type { DeployStatus } from '../../api/deploy.ts';
 
 /** Timings of the workflow; the defaults suit production, tests shorten them. */
@@ -33,6 +33,11 @@ export interface DeployTuning {
   readonly verifyTimeoutSeconds?: number;
   /** Upper bound of one health probe. Default 10 s. */
   readonly probeTimeoutMs?: number;
+  /**
+   * A run that failed at validate (a Secret, key, Deployment or container it names is missing) looks for them again
+   * after a quarter of the time since it failed, within these bounds. Default 5 s to 5 min.
+   */
+  readonly validateRecheckMs?: { readonly minMs: number; readonly maxMs: number };
 }
 
 /** What the steps use besides the run's input; one per controller. */
@@ -65,6 +70,7 @@ export interface DeployRun {
 }
 
 const DEFAULT_POLL = { minMs: 500, maxMs: 10_000 };
+const DEFAULT_VALIDATE_RECHECK = { minMs: 5_000, maxMs: 300_000 };
 
 const errorText = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
@@ -81,8 +87,19 @@ export function secretRefsOf(spec: DeploySpec): SecretRef[] {
 /** Start of a step (or of the run) in this run, from the last snapshot written. */
 function startedAtMs(run: DeployRun, stepName?: string): number | undefined {
   const workflow = run.store.lastSnapshot?.workflow;
-  const time = stepName === undefined ? workflow?.startedAt : workflow?.steps.find((entry) => entry.name === stepName)?.startedAt;
+  if (workflow === undefined) return undefined;
+  const time = stepName === undefined ? workflow.startedAt : stepOf(workflow.steps, stepName)?.startedAt;
   return time === undefined ? undefined : Date.parse(time);
+}
+
+/**
+ * When a step's current stretch of work began: its start, or the last resume of the Deploy after it, whichever is
+ * later. Its timeout counts from then, so time spent suspended does not count against it.
+ */
+function workingSinceMs(run: DeployRun, stepName: string): number | undefined {
+  const startedMs = startedAtMs(run, stepName);
+  const resumedMs = run.draft.resumedAtMs;
+  return startedMs === undefined || resumedMs === undefined ? startedMs : Math.max(startedMs, resumedMs);
 }
 
 /**
@@ -139,12 +156,37 @@ export class DeployWorkflows {
 
   #validateStep(): Step<DeployRun> {
     return this.#step(STEP.validate, async ({ input, signal }) => {
-      const { spec, target, provider } = input;
-      for (const ref of secretRefsOf(spec)) await this.#services.secrets.read(target.namespace, ref, signal);
-      // The kubernetes target is in the cluster: its Deployment and container must exist before anything is asked.
-      if (spec.provider.kubernetes !== undefined) await this.#throughBreaker(provider, () => provider.recordPrevious({ target, signal }));
+      await this.#checkNamed(input, signal);
       return done(undefined, 'The spec is valid; what it names exists');
     });
+  }
+
+  /** Reads what the spec names outside itself: the Secret keys, and for `kubernetes` the Deployment and container. */
+  async #checkNamed(run: Pick<DeployRun, 'spec' | 'target' | 'provider'>, signal: AbortSignal): Promise<void> {
+    const { spec, target, provider } = run;
+    for (const ref of secretRefsOf(spec)) await this.#services.secrets.read(target.namespace, ref, signal);
+    // The kubernetes target is in the cluster: its Deployment and container must exist before anything is asked.
+    if (spec.provider.kubernetes !== undefined) await this.#throughBreaker(provider, () => provider.recordPrevious({ target, signal }));
+  }
+
+  /**
+   * Whether what validate checks is there now, for a run that failed at validate: the reconciler reopens the run
+   * when it is, and otherwise looks again after {@link DeployWorkflows.validateRecheckMs}. Values read are masked
+   * as validate's are, and not kept. Any failure (still missing, or the API server or breaker out) is a no.
+   */
+  async namedExists(run: Pick<DeployRun, 'spec' | 'target' | 'provider'>, signal: AbortSignal): Promise<boolean> {
+    try {
+      await this.#checkNamed(run, signal);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** How long a run that failed at validate `sinceFailedMs` ago waits before {@link DeployWorkflows.namedExists} asks again. */
+  validateRecheckMs(sinceFailedMs: number): number {
+    const { minMs, maxMs } = this.#services.tuning.validateRecheckMs ?? DEFAULT_VALIDATE_RECHECK;
+    return Math.min(maxMs, Math.max(minMs, Math.floor(sinceFailedMs / 4)));
   }
 
   #approveStep(): Step<DeployRun> {
@@ -235,7 +277,7 @@ export class DeployWorkflows {
       const { spec, draft, provider, target } = input;
       const { clock, health, tuning } = this.#services;
       const nowMs = clock.now();
-      const startedMs = startedAtMs(input, STEP.verify) ?? nowMs;
+      const startedMs = workingSinceMs(input, STEP.verify) ?? nowMs;
       const check = spec.healthCheck;
       const timeoutSeconds = check?.timeoutSeconds ?? tuning.verifyTimeoutSeconds ?? 600;
       const overdue = nowMs - startedMs >= timeoutSeconds * 1000;
@@ -317,7 +359,7 @@ export class DeployWorkflows {
           const rollout = await this.#throughBreaker(provider, () => provider.observe({ target, ref, signal }));
           if (rollout.state === 'failed') throw new NonRetryableError(`the rollback's rollout failed: ${rollout.message}`);
           if (rollout.state === 'progressing') {
-            const startedMs = startedAtMs(input, STEP.rollback) ?? nowMs;
+            const startedMs = workingSinceMs(input, STEP.rollback) ?? nowMs;
             const timeoutSeconds = spec.healthCheck?.timeoutSeconds ?? tuning.verifyTimeoutSeconds ?? 600;
             if (nowMs - startedMs >= timeoutSeconds * 1000) throw new NonRetryableError(`the rollback's rollout did not finish within ${timeoutSeconds} s: ${rollout.message}`);
             return wait(this.#pollDelayMs(nowMs - startedMs), `Rolling back to ${restoredLabel(previous)}: ${rollout.message}`);

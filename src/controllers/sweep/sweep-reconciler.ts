@@ -1,6 +1,5 @@
 // Reconciles one Sweep: finalizer, which run is current, then one pass of its workflow, with the status, events and metrics that follow.
 import type { CheckRunner as CheckRunnerName, SweepSpec, SweepStatus } from '../../api/sweep.ts';
-import { isNotFound } from '../../kube/errors.ts';
 import { objectKey } from '../../kube/kube-object.ts';
 import type { CheckRunner } from '../../providers/checks/check-runner.ts';
 import { HttpCheckRunner } from '../../providers/checks/http-check-runner.ts';
@@ -15,6 +14,7 @@ import { workflowResourceOf, type ControllerContext } from '../controller-contex
 import { withResourceFinalizer } from '../resource-finalizer.ts';
 import { suspendedState, withState, type ResourceState } from '../resource-state.ts';
 import { MaskedStatusWriter } from '../masked-status-writer.ts';
+import { OwnWrites } from '../own-writes.ts';
 import { ResourceStatusStore } from '../resource-status-store.ts';
 import { resourceRefOf } from '../workflow-event-relay.ts';
 import { SweepAnnouncer, sweepChanges } from './sweep-events.ts';
@@ -67,14 +67,15 @@ export class SweepReconciler implements Reconciler<SweepObject> {
   readonly #writer: MaskedStatusWriter<SweepStatus>;
   readonly #runners: Readonly<Record<CheckRunnerName, CheckRunner>>;
   readonly #announcer: SweepAnnouncer;
-  /** The resourceVersion of this process's last write per Sweep, to tell a cache that lags behind it. */
-  readonly #written = new Map<string, string>();
+  /** This process's last write per Sweep, to tell a cache that lags behind it. */
+  readonly #written: OwnWrites<SweepObject>;
 
   constructor(context: ControllerContext, options: SweepReconcilerOptions) {
     this.#context = context;
     this.#options = options;
     const { client, clock, logger, fetch, secrets } = context;
     this.#writer = new MaskedStatusWriter<SweepStatus>({ client, resource: SWEEPS, clock, fieldManager: context.fieldManager, secretMask: context.secretMask });
+    this.#written = new OwnWrites<SweepObject>({ client, resource: SWEEPS });
     const runnerLogger = logger.child({ component: 'check-runner' });
     this.#runners = options.runners ?? {
       job: new JobCheckRunner({ kube: options.jobs.runnerClient, clock, logger: runnerLogger }),
@@ -84,39 +85,15 @@ export class SweepReconciler implements Reconciler<SweepObject> {
   }
 
   async reconcile(cached: SweepObject, context: ReconcileContext): Promise<Action> {
-    const object = await this.#latest(cached, context);
+    // The engine must be handed a snapshot at least as new as its own last save (ADR 005): a cache behind that
+    // would have it redo transitions (replayed, so harmless to the checks, but announced twice).
+    const object = await this.#written.latest(cached, context.signal);
     if (object === undefined) return Action.done();
     const { client, fieldManager } = this.#context;
     return withResourceFinalizer({ client, resource: SWEEPS, fieldManager, signal: context.signal }, object, {
       apply: (live) => this.#apply(live, context),
       cleanup: (deleting) => this.#cleanup(deleting, context),
     });
-  }
-
-  /**
-   * The Sweep as this process last wrote it or newer. The engine must be handed a snapshot at least as new as
-   * its own last save (ADR 005): a cache behind that would have it redo transitions (replayed, so harmless to
-   * the checks, but announced twice). A cached copy whose resourceVersion is not the one last written is
-   * therefore read again from the API server; undefined when the Sweep is gone.
-   */
-  async #latest(cached: SweepObject, context: ReconcileContext): Promise<SweepObject | undefined> {
-    const key = objectKey(cached);
-    const written = this.#written.get(key);
-    if (written === undefined || written === cached.metadata.resourceVersion) return cached;
-    try {
-      const fresh = await this.#context.client.get<SweepObject>(SWEEPS, cached.metadata.name ?? '', { namespace: cached.metadata.namespace ?? '', signal: context.signal });
-      this.#remember(fresh);
-      return fresh;
-    } catch (error) {
-      if (!isNotFound(error)) throw error;
-      this.#written.delete(key);
-      return undefined;
-    }
-  }
-
-  #remember(object: SweepObject): void {
-    const version = object.metadata.resourceVersion;
-    if (version !== undefined) this.#written.set(objectKey(object), version);
   }
 
   async #apply(object: SweepObject, context: ReconcileContext): Promise<Action> {
@@ -130,7 +107,7 @@ export class SweepReconciler implements Reconciler<SweepObject> {
       const terminal = findTerminalError(error);
       if (terminal !== undefined) {
         const stalled: ResourceState = { kind: 'stalled', phase: 'Failed', reason: terminal.reason, message: terminal.message };
-        this.#remember(await this.#writer.update(object, (status) => withState(status, stalled, generation, clock.now()), { signal: context.signal }));
+        this.#written.remember(await this.#writer.update(object, (status) => withState(status, stalled, generation, clock.now()), { signal: context.signal }));
       }
       throw error;
     }
@@ -150,7 +127,7 @@ export class SweepReconciler implements Reconciler<SweepObject> {
         },
         { signal: context.signal },
       );
-      this.#remember(written);
+      this.#written.remember(written);
       return Action.done();
     }
     const run = plan.run;
@@ -204,7 +181,7 @@ export class SweepReconciler implements Reconciler<SweepObject> {
     const shape = { repositories: spec.repositories.length, checks: spec.checks.length, concurrency: spec.concurrency };
     const announce = (before: SweepStatus | undefined): void => {
       const after = store.object.status;
-      this.#remember(store.object);
+      this.#written.remember(store.object);
       if (after === undefined) return;
       const counted = tally(after.results ?? []);
       this.#announcer.announce(ref, after.workflow?.id ?? runWorkflowId(resource.uid, run), sweepChanges(before, after, shape), { ...counted.summary, ...counted.progress });
@@ -233,7 +210,7 @@ export class SweepReconciler implements Reconciler<SweepObject> {
       // A finished run saves nothing more, nor does one whose units all wait (on Jobs, or held while suspended),
       // but the schedule's next tick and the phase (suspend) may have moved. Nothing is sent when they have not.
       await store.refresh();
-      this.#remember(store.object);
+      this.#written.remember(store.object);
     }
     return result;
   }
@@ -248,7 +225,7 @@ export class SweepReconciler implements Reconciler<SweepObject> {
   /** Deletion: the run stops where it is and its unfinished Jobs are deleted; finished ones go with the Sweep. */
   async #cleanup(object: SweepObject, context: ReconcileContext): Promise<Action> {
     const deleted = await this.#options.jobs.deleteStrays(object.metadata.uid ?? '', undefined, context.signal);
-    this.#written.delete(objectKey(object));
+    this.#written.forget(object);
     context.logger.info({ jobsDeleted: deleted }, 'sweep deleted; its run stops here');
     return Action.done();
   }

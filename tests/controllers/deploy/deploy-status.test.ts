@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { deploySpecSchema, deployStatusSchema, type DeploySpec } from '../../../src/api/deploy.ts';
 import type { WorkflowStep } from '../../../src/api/status.ts';
-import { deployState, deployStatus, draftOf, type DeployDraft } from '../../../src/controllers/deploy/deploy-status.ts';
+import { deployState, deployStatus, draftOf, STEP, stepOf, type DeployDraft } from '../../../src/controllers/deploy/deploy-status.ts';
+import { suspendedState, withState } from '../../../src/controllers/resource-state.ts';
 import type { WorkflowSnapshot } from '../../../src/workflow/workflow-status-store.ts';
 
 const spec = (extra: Record<string, unknown> = {}): DeploySpec =>
@@ -12,6 +13,9 @@ const spec = (extra: Record<string, unknown> = {}): DeploySpec =>
     healthCheck: { url: 'http://api.prod.svc/healthz' },
     ...extra,
   });
+
+/** The time of the reconcile the drafts are made in. */
+const NOW = Date.parse('2026-11-27T12:10:00.000Z');
 
 type Progress = Partial<Record<string, WorkflowStep['state']>>;
 const ORDER = ['validate', 'approve', 'deploy', 'verify', 'finalize', 'rollback'];
@@ -27,7 +31,7 @@ function snapshot(progress: Progress, options: { finished?: boolean; messages?: 
 }
 
 function draft(changes: Partial<DeployDraft> = {}): DeployDraft {
-  return { ...draftOf(undefined, 'uid/1', spec()), ...changes };
+  return { ...draftOf(undefined, 'uid/1', spec(), NOW), ...changes };
 }
 
 const previous = { version: '1.41.2', image: 'ghcr.io/acme/api:1.41.2', recordedAt: '2026-11-27T12:00:01.000Z' };
@@ -80,10 +84,10 @@ describe('deployState', () => {
     const failure = { reason: 'HealthCheckFailed', message: 'Health check failed 3 times in a row' };
     const written = deployStatus(undefined, failed, draft({ failure }), noRollback, 1, Date.parse('2026-11-27T12:05:00.000Z'));
     // A new leader's first pass, or a retried write: the draft is rebuilt from the status alone.
-    const later = draftOf(written, 'uid/1', noRollback);
+    const later = draftOf(written, 'uid/1', noRollback, NOW);
     expect(deployState(failed, later, noRollback)).toMatchObject({ kind: 'stalled', phase: 'Failed', reason: 'HealthCheckFailed' });
     // Another run's failure says nothing about this one.
-    expect(draftOf(written, 'uid/2', noRollback).recordedFailureReason).toBeUndefined();
+    expect(draftOf(written, 'uid/2', noRollback, NOW).recordedFailureReason).toBeUndefined();
   });
 
   it('is Succeeded and Ready once the run finished without a failure', () => {
@@ -93,6 +97,14 @@ describe('deployState', () => {
       reason: 'Succeeded',
       message: 'api 1.42.0 is running and healthy',
     });
+  });
+});
+
+describe('stepOf', () => {
+  it('finds a step of the run by name, and nothing for a step the run does not have (an approve step without approval)', () => {
+    const { steps } = snapshot({ validate: 'Succeeded', deploy: 'Succeeded', verify: 'Waiting' }).workflow;
+    expect(stepOf(steps, STEP.deploy)).toMatchObject({ name: 'deploy', state: 'Succeeded' });
+    expect(stepOf(steps, STEP.approve)).toBeUndefined();
   });
 });
 
@@ -111,10 +123,28 @@ describe('deployStatus', () => {
 
   it('starts the per-run fields afresh for a new generation and keeps them within a run', () => {
     const status = { workflow: { id: 'uid/1', steps: [] }, health: { consecutiveSuccesses: 2, consecutiveFailures: 0 }, approval: { required: true, approvedBy: 'alice' }, revision: 4 };
-    expect(draftOf(status, 'uid/1', spec())).toMatchObject({ health: status.health, approval: status.approval, revision: 4 });
-    const fresh = draftOf(status, 'uid/2', spec({ compliance: { sensitive: true, requireApproval: true } }));
+    expect(draftOf(status, 'uid/1', spec(), NOW)).toMatchObject({ health: status.health, approval: status.approval, revision: 4 });
+    const fresh = draftOf(status, 'uid/2', spec({ compliance: { sensitive: true, requireApproval: true } }), NOW);
     expect(fresh.health).toBeUndefined();
     expect(fresh.approval).toEqual({ required: true });
     expect(fresh.revision).toBe(4);
+  });
+
+  it('starts a verification in progress afresh in the reconcile that resumes a suspended Deploy, and dates the resume from then on by Reconciling', () => {
+    const verifying = snapshot({ validate: 'Succeeded', deploy: 'Succeeded', verify: 'Waiting', finalize: 'Pending' });
+    const health = { consecutiveSuccesses: 2, consecutiveFailures: 0 };
+    const startedMs = Date.parse('2026-11-27T12:00:30.000Z');
+    const running = deployStatus(undefined, verifying, draft({ health }), spec(), 1, startedMs);
+    expect(draftOf(running, 'uid/1', spec(), NOW)).toMatchObject({ health, resumedAtMs: startedMs });
+
+    const suspended = withState(running, suspendedState(), 2, Date.parse('2026-11-27T12:01:00.000Z'));
+    expect(draftOf(suspended, 'uid/1', spec(), NOW)).toMatchObject({ health: undefined, resumedAtMs: NOW });
+    // The first status written after the resume turns Reconciling True: later reconciles read the resume there.
+    const resumed = deployStatus(suspended, verifying, draftOf(suspended, 'uid/1', spec(), NOW), spec(), 3, NOW);
+    expect(draftOf(resumed, 'uid/1', spec(), NOW + 60_000).resumedAtMs).toBe(NOW);
+
+    // A finished run resumed keeps what its verification found.
+    const finished = deployStatus(undefined, snapshot({ validate: 'Succeeded', deploy: 'Succeeded', verify: 'Succeeded', finalize: 'Succeeded' }, { finished: true }), draft({ health }), spec(), 1, startedMs);
+    expect(draftOf(withState(finished, suspendedState(), 2, startedMs), 'uid/1', spec(), NOW).health).toEqual(health);
   });
 });

@@ -5,12 +5,14 @@ import { customResourceDefinition } from '../../../src/api/crd.ts';
 import { KINDS } from '../../../src/api/kinds.ts';
 import type { OperatorTuning } from '../../../src/cli/operator.ts';
 import { deploySpecOf } from '../../../src/controllers/deploy/deploy-resource.ts';
+import type { DeployTuning } from '../../../src/controllers/deploy/deploy-workflow.ts';
 import { deploySpecHash } from '../../../src/controllers/deploy/deploy-run.ts';
 import { WorkloadSimulator } from '../../../src/devcluster/simulator.ts';
 import { KubeClient } from '../../../src/kube/client.ts';
 import { exponentialBackoff } from '../../../src/resilience/backoff.ts';
 import { systemClock } from '../../../src/resilience/clock.ts';
 import { idempotencyKey } from '../../../src/resilience/idempotency-store.ts';
+import type { RetrySettings } from '../../../src/resilience/retry.ts';
 import { startCluster, type ClusterHarness } from '../../support/cluster.ts';
 import { startInProcessOperator, type InProcessOperator } from '../../support/in-process-operator.ts';
 
@@ -22,14 +24,20 @@ export const BAD_IMAGE = 'registry.invalid/blackroad/missing:1.0.0';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 
+/** The retry presets of the suites: 100 ms doubling to 1 s, no jitter. */
+export const TEST_RETRY: { readonly default: RetrySettings; readonly critical: RetrySettings } = {
+  default: { name: 'default', maxAttempts: 5, backoff: exponentialBackoff({ initialDelayMs: 100, multiplier: 2, maxDelayMs: 1_000, jitter: 'none' }), attemptTimeoutMs: 10_000, maxInCallWaitMs: 0 },
+  critical: { name: 'critical', maxAttempts: 10, backoff: exponentialBackoff({ initialDelayMs: 100, multiplier: 2, maxDelayMs: 1_000, jitter: 'none' }), attemptTimeoutMs: 10_000, maxInCallWaitMs: 0 },
+};
+
+/** The Deploy workflow's timings in the suites. */
+export const TEST_DEPLOY_TUNING: DeployTuning = { rolloutPollMs: { minMs: 100, maxMs: 500 }, approvalRecheckMs: 60_000, validateRecheckMs: { minMs: 100, maxMs: 500 } };
+
 /** Short timings, so every wait of a test takes a fraction of a second; the logic is the production one. */
 export const TEST_TUNING: OperatorTuning = {
   breakers: { consecutiveFailures: 3, halfOpenAfterMs: 1_500 },
-  retry: {
-    default: { name: 'default', maxAttempts: 5, backoff: exponentialBackoff({ initialDelayMs: 100, multiplier: 2, maxDelayMs: 1_000, jitter: 'none' }), attemptTimeoutMs: 10_000, maxInCallWaitMs: 0 },
-    critical: { name: 'critical', maxAttempts: 10, backoff: exponentialBackoff({ initialDelayMs: 100, multiplier: 2, maxDelayMs: 1_000, jitter: 'none' }), attemptTimeoutMs: 10_000, maxInCallWaitMs: 0 },
-  },
-  deploy: { rolloutPollMs: { minMs: 100, maxMs: 500 }, approvalRecheckMs: 60_000 },
+  retry: TEST_RETRY,
+  deploy: TEST_DEPLOY_TUNING,
   agentSampleMs: 100,
 };
 

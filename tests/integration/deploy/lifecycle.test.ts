@@ -304,6 +304,18 @@ describe('bad input', () => {
     expect(stepOf(deploy, 'validate')).toMatchObject({ state: 'Failed', attempts: 1 });
   });
 
+  it('looks for a missing Secret again: once it is created, the same run goes on from validate and deploys once', async () => {
+    const created = await suite.applyDeploy('late-secret', { service: 'web', version: '1.5.0', provider: { webhook: { url: hook.url, secretRef: { name: 'late-hook', key: 'hmac' } } } });
+    const stalled = await suite.waitForDeploy('late-secret', isPhase('Failed'));
+    expect(condition(stalled, 'Stalled')).toMatchObject({ status: 'True', reason: 'InvalidSpec' });
+    await suite.createSecret('late-hook', { hmac: HOOK_KEY });
+    const done = await suite.waitForDeploy('late-secret', isPhase('Succeeded'));
+    expect(done.status?.workflow?.id).toBe(stalled.status?.workflow?.id);
+    expect(stepOf(done, 'validate')).toMatchObject({ state: 'Succeeded', attempts: 2 });
+    expect(condition(done, 'Stalled')?.status).toBe('False');
+    expect(hook.deliveries(deployKey(created))).toBe(1);
+  });
+
   it('a missing target Deployment stalls the Deploy with reason InvalidSpec', async () => {
     await suite.applyDeploy('no-target', kubernetesSpec('nowhere', NEW_IMAGE));
     const deploy = await suite.waitForDeploy('no-target', isPhase('Failed'));
