@@ -11,6 +11,7 @@ import { isAlreadyExists } from '../kube/errors.ts';
 import { createLogger, type Logger, type LogLevel } from '../observability/logger.ts';
 import { SecretMask } from '../observability/redact.ts';
 import { systemClock } from '../resilience/clock.ts';
+import { isTerminationRequested, terminationSignal } from '../runtime/termination-signal.ts';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type Command, type CommandIo } from './command.ts';
 
 /** What a component run by `dev` gets: the cluster's kubeconfig and the process logger. */
@@ -75,15 +76,8 @@ function port(raw: string | undefined, fallback: number | undefined, flag: strin
 }
 
 function waitForProcessSignal(): Promise<string> {
-  return new Promise((resolveSignal) => {
-    const onSignal = (name: string): void => {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-      resolveSignal(name);
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-  });
+  const signal = terminationSignal();
+  return new Promise((resolveSignal) => signal.addEventListener('abort', () => resolveSignal(isTerminationRequested(signal.reason) ? signal.reason.signalName : 'signal'), { once: true }));
 }
 
 /** Creates the operator's CRDs (Deploy, Sweep) and waits until each is Established. */

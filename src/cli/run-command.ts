@@ -3,7 +3,7 @@ import { isAgentCatalogError } from '../agents/catalog.ts';
 import { describeOptions, isConfigError, kubernetesServiceAddress, loadConfig } from '../config/config.ts';
 import { createLogger } from '../observability/logger.ts';
 import { SecretMask } from '../observability/redact.ts';
-import { terminationSignal } from '../runtime/manager.ts';
+import { terminationSignal } from '../runtime/termination-signal.ts';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type Command, type CommandIo } from './command.ts';
 import { runOperator } from './operator.ts';
 
@@ -39,7 +39,7 @@ export function runCommand(options: RunCommandOptions = {}): Command {
       const config = loadConfig(args, io.env);
       const secretMask = new SecretMask();
       const logger = createLogger({ level: config.logLevel, secretMask, destination: io.stdout as never, base: { identity: config.identity } });
-      const signal = (options.stopSignal ?? terminationSignal)();
+      const signal = options.stopSignal?.() ?? terminationSignal();
       const inCluster = kubernetesServiceAddress(io.env);
       try {
         await runOperator({ config, logger, secretMask, ...(inCluster === undefined ? {} : { inCluster }) }, signal);

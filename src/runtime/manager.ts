@@ -232,10 +232,3 @@ export class Manager {
     }
   }
 }
-
-/** An AbortSignal that aborts on the first SIGTERM or SIGINT (the manager's shutdown signal). */
-export function terminationSignal(target: Pick<NodeJS.Process, 'once'> = process): AbortSignal {
-  const controller = new AbortController();
-  for (const name of ['SIGTERM', 'SIGINT'] as const) target.once(name, () => controller.abort(new Error(`received ${name}`)));
-  return controller.signal;
-}

@@ -9,6 +9,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { runCli } from '../../src/cli/cli.ts';
 import { COMMANDS } from '../../src/cli/commands.ts';
 import { KubeClient } from '../../src/kube/client.ts';
+import { startCli } from '../support/cli-process.ts';
 import { captureIo } from '../support/io.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'dev-command-'));
@@ -41,6 +42,21 @@ describe('blackroad-operator dev', () => {
     }
     expect(await exited).toBe(0);
   });
+
+  it('shuts down gracefully when the stop signal arrives twice (a Ctrl-C under npm run), exiting 0', async () => {
+    const dev = startCli(['dev', '--port', '0', '--kubeconfig', join(dir, 'twice', 'kubeconfig'), '--no-demo'], {
+      cwd: new URL('../..', import.meta.url).pathname,
+      env: { ...process.env, LOG_LEVEL: 'info', METRICS_BIND_ADDRESS: '0', HEALTH_PROBE_BIND_ADDRESS: '0' },
+    });
+    await dev.waitForOutput(/^kubeconfig: /m, 30_000);
+    dev.signal('SIGINT');
+    // The copy npm forwards comes a little later than the one the terminal sent to the whole group: while it stops.
+    while (!dev.stderr.includes('devcluster stopping') && dev.exitSignal === null) await new Promise((resolve) => setTimeout(resolve, 1));
+    dev.signal('SIGINT');
+    expect(await dev.exited, dev.stderr.slice(-2000)).toBe(0);
+    expect(dev.stderr).toContain('"reason":"SIGINT","msg":"devcluster stopping"');
+    expect(dev.stderr).toContain('"msg":"operator stopped"');
+  }, 60_000);
 
   it('rejects a bad port with exit code 2 and one line', async () => {
     const io = captureIo();

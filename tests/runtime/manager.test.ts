@@ -4,7 +4,7 @@ import type { KubeObject } from '../../src/kube/kube-object.ts';
 import { Checks } from '../../src/observability/checks.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { ManualClock } from '../../src/resilience/clock.ts';
-import { Manager, terminationSignal } from '../../src/runtime/manager.ts';
+import { Manager } from '../../src/runtime/manager.ts';
 import { Action, type ReconcileContext } from '../../src/runtime/reconciler.ts';
 import { RuntimeMetrics } from '../../src/runtime/runtime-metrics.ts';
 import { until } from '../kube/http-test-server.ts';
@@ -178,16 +178,5 @@ describe('Manager with leader election', () => {
     expect(r.manager.isLeader).toBe(false);
     expect(r.signals.every((s) => s.aborted)).toBe(true);
     expect(r.reconciled).toHaveLength(2);
-  });
-});
-
-describe('terminationSignal', () => {
-  it('aborts on the first SIGTERM or SIGINT', () => {
-    const handlers = new Map<string, () => void>();
-    const signal = terminationSignal({ once: ((name: string, handler: () => void) => handlers.set(name, handler)) as never });
-    expect(signal.aborted).toBe(false);
-    handlers.get('SIGTERM')?.();
-    expect(signal.aborted).toBe(true);
-    expect([...handlers.keys()].sort()).toEqual(['SIGINT', 'SIGTERM']);
   });
 });

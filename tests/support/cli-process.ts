@@ -13,6 +13,8 @@ export interface CliProcess {
   waitForOutput(pattern: RegExp, timeoutMs?: number): Promise<RegExpExecArray>;
   /** Sends `signal` (SIGTERM by default) and resolves with the exit code. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
+  /** Sends `signal` while it runs, as {@link CliProcess.stop} does, without waiting for the exit. */
+  signal(signal: NodeJS.Signals): void;
 }
 
 export interface ProcessOptions {
@@ -60,11 +62,13 @@ export function startProcess(command: string, args: readonly string[], options: 
         await new Promise((resolve) => setTimeout(resolve, 25));
       }
     },
+    signal(signal) {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      if (options.processGroup === true && child.pid !== undefined) process.kill(-child.pid, signal);
+      else child.kill(signal);
+    },
     async stop(signal = 'SIGTERM') {
-      if (child.exitCode === null && child.signalCode === null) {
-        if (options.processGroup === true && child.pid !== undefined) process.kill(-child.pid, signal);
-        else child.kill(signal);
-      }
+      this.signal(signal);
       return exited;
     },
   };
