@@ -8,6 +8,9 @@ import { compact, deferredProgress, errorMessage, FINAL_STATES, statusMessage, w
 import type { WorkflowEventFields } from './workflow-events.ts';
 import type { WorkflowUnit } from './workflow-status-store.ts';
 
+/** The message of a unit due for its next attempt while every slot is taken. */
+export const WAITING_FOR_SLOT = 'due; waiting for a free slot';
+
 /** What a pass needs of the run it belongs to. */
 export interface FanOutPassDeps<Input> {
   readonly input: Input;
@@ -16,7 +19,7 @@ export interface FanOutPassDeps<Input> {
   readonly defaultRetry: RetryPolicy;
   /** The group's entry in `status.workflow.steps`. */
   readonly entry: { progress: StepProgress };
-  /** The unit records of the group, by unit id (a unit never started has none). */
+  /** The unit records of the group, by unit id (a unit never started has none, or one saying its breaker deferred it). */
   readonly records: Map<string, StepProgress>;
   /** The breakers units call through (`FanOut.breaker`). */
   readonly breakers: Pick<CircuitBreakerRegistry, 'get'>;
@@ -29,12 +32,17 @@ export interface FanOutPassDeps<Input> {
 /**
  * Advances a fan-out group by one reconcile.
  *
- * Guarantees: at most `concurrency` units are in progress (started and not finished; a unit waiting on
- * its Job keeps its slot); slots freed during the pass are refilled in it; each unit is advanced at
- * most once per pass; with `failFast`, no unit starts after one has failed, and units never started end
- * `Skipped`; the group finishes (fan-in) only when every unit has. A unit whose breaker refuses calls is
- * not run: it waits for the breaker without an attempt; while a breaker is half-open, the pass runs one of
- * its units at a time, so its trial call decides for the others.
+ * Guarantees: at most `concurrency` units hold a slot, and a unit runs an attempt only while it holds one. A
+ * unit keeps its slot while an attempt runs, while it waits within one (its Job runs, or its breaker deferred the
+ * attempt) and while it waits out a retry's backoff. A unit whose breaker refuses calls holds none before an
+ * attempt, never started or between two: it waits for the breaker, no attempt counted, while units that can run
+ * (another breaker's, or none) use the slots. When its breaker lets calls through again, it needs a free slot:
+ * units between attempts get one before units not started, each in the group's order, so none is overtaken by
+ * a unit behind it. While a breaker is half-open, the pass runs one of its units at a time, so its trial call
+ * decides for the others. Slots freed during the pass are refilled in it; each unit is advanced at most once per
+ * pass; a unit not started has no attempt, no `startedAt` and no `job.started`; with `failFast`, no unit starts
+ * after one has failed, and units never started (deferred ones too) end `Skipped`; the group finishes (fan-in)
+ * only when every unit has.
  */
 export class FanOutPass<Input> {
   readonly #definition: FanOut<Input>;
@@ -72,7 +80,7 @@ export class FanOutPass<Input> {
 
     this.#stopping = this.#definition.failFast === true && this.#units.some((unit) => this.#isFailed(records.get(unit.id)));
     await this.#runUnits();
-    const unfinished = this.#units.some((unit) => this.#inProgress(records.get(unit.id)) || (!this.#stopping && !records.has(unit.id)));
+    const unfinished = this.#units.some((unit) => this.#started(records.get(unit.id)) || (!this.#stopping && this.#notStarted(records.get(unit.id))));
     return unfinished ? this.#waitForUnits() : this.#fanIn();
   }
 
@@ -80,9 +88,46 @@ export class FanOutPass<Input> {
     return progress?.state === 'Failed' || (progress?.state === 'Succeeded' && this.#definition.unitFailed?.(progress.result) === true);
   }
 
-  /** Started and not finished: it holds a concurrency slot. */
-  #inProgress(progress: StepProgress | undefined): boolean {
-    return progress !== undefined && !FINAL_STATES.has(progress.state);
+  /** Its first attempt has begun and it has not finished. */
+  #started(progress: StepProgress | undefined): boolean {
+    return progress !== undefined && !FINAL_STATES.has(progress.state) && (progress.state !== 'Pending' || progress.attempts > 0);
+  }
+
+  /** No attempt has begun: no record, or one its breaker deferred before the first attempt. */
+  #notStarted(progress: StepProgress | undefined): boolean {
+    return progress === undefined || (progress.state === 'Pending' && progress.attempts === 0);
+  }
+
+  /** Whether each unit's breaker refuses calls now, asking each breaker once (a unit without one: never). */
+  #refusals(): (unit: FanOutUnit) => boolean {
+    const refuses = new Map<string, boolean>();
+    return (unit) => {
+      const breaker = this.#breakerOf.get(unit.id);
+      if (breaker === undefined) return false;
+      let refused = refuses.get(breaker);
+      if (refused === undefined) {
+        refused = this.#deps.breakers.get(breaker).retryAfterMs() > 0;
+        refuses.set(breaker, refused);
+      }
+      return refused;
+    };
+  }
+
+  /**
+   * The units holding a slot now: every unit within an attempt (Running, or Waiting: its Job runs), then, in
+   * order while slots remain, the units between attempts whose breaker lets calls through. A unit between
+   * attempts whose breaker refuses calls holds none (it could not use it), nor does a unit never started.
+   */
+  #holders(refused: (unit: FanOutUnit) => boolean): Set<string> {
+    const { records } = this.#deps;
+    const inAttempt = (unit: FanOutUnit): boolean => records.get(unit.id)?.state === 'Running' || records.get(unit.id)?.state === 'Waiting';
+    const holders = new Set(this.#units.filter(inAttempt).map((unit) => unit.id));
+    for (const unit of this.#units) {
+      if (holders.size >= this.#definition.concurrency) break;
+      const progress = records.get(unit.id);
+      if (progress?.state === 'Pending' && this.#started(progress) && !refused(unit)) holders.add(unit.id);
+    }
+    return holders;
   }
 
   /**
@@ -98,27 +143,32 @@ export class FanOutPass<Input> {
     }
   }
 
+  /**
+   * A due unit that holds its slot, or whose breaker refuses calls (to be deferred, which takes no slot); else,
+   * while a slot is free, the first due unit not started (its breaker refusing, it is deferred and the next one
+   * looked at). A unit due for a retry whose breaker lets calls through again but finds no slot free waits for
+   * one, ahead of any unit not started.
+   */
   #candidate(visited: ReadonlySet<string>, probing: ReadonlySet<string>): FanOutUnit | undefined {
     const { records } = this.#deps;
     const now = this.#deps.clock.now();
+    const refused = this.#refusals();
+    const holders = this.#holders(refused);
+    const due = (progress: StepProgress | undefined): boolean => progress?.nextAttemptAt === undefined || Date.parse(progress.nextAttemptAt) <= now;
     const free = (unit: FanOutUnit): boolean => {
       const breaker = this.#breakerOf.get(unit.id);
-      return !visited.has(unit.id) && (breaker === undefined || !probing.has(breaker));
+      return !visited.has(unit.id) && (breaker === undefined || !probing.has(breaker)) && due(records.get(unit.id));
     };
-    const due = this.#units.find((unit) => {
-      const progress = records.get(unit.id);
-      return free(unit) && this.#inProgress(progress) && (progress?.nextAttemptAt === undefined || Date.parse(progress.nextAttemptAt) <= now);
-    });
-    if (due !== undefined || this.#stopping) return due;
-    if (this.#units.filter((unit) => this.#inProgress(records.get(unit.id))).length >= this.#definition.concurrency) return undefined;
-    return this.#units.find((unit) => free(unit) && !records.has(unit.id));
+    const going = this.#units.find((unit) => free(unit) && this.#started(records.get(unit.id)) && (holders.has(unit.id) || refused(unit)));
+    if (going !== undefined || this.#stopping || holders.size >= this.#definition.concurrency) return going;
+    return this.#units.find((unit) => free(unit) && this.#notStarted(records.get(unit.id)));
   }
 
   /**
    * Defers `unit` when its breaker refuses calls now (open, isolated, or its half-open trials taken), before
    * anything of it runs: a unit never started or due for a retry is `Pending`, one waiting within an attempt stays
    * `Waiting`, until the breaker says to come back, with no attempt counted and the group's `deferredMessage`.
-   * It keeps (or takes) a slot, as a unit deferred within its attempt does. True when deferred.
+   * Only a `Waiting` one keeps its slot ({@link #holders}). True when deferred.
    */
   #deferredByBreaker(unit: FanOutUnit): boolean {
     const breaker = this.#breakerOf.get(unit.id);
@@ -160,7 +210,8 @@ export class FanOutPass<Input> {
         const current = this.#next(visited, probing);
         if (current === undefined) return;
         visited.add(current.id);
-        if (!records.has(current.id)) records.set(current.id, { state: 'Pending', attempts: 0 });
+        // A unit not started starts afresh: a deferral it waited out before its first attempt is over.
+        if (this.#notStarted(records.get(current.id))) records.set(current.id, { state: 'Pending', attempts: 0 });
         let trial = this.#trialBreaker(current);
         if (trial !== undefined) probing.add(trial);
         // Once only: by then another unit may be the breaker's trial.
@@ -198,23 +249,41 @@ export class FanOutPass<Input> {
     if (failure !== undefined) throw failure.error;
   }
 
-  /** Some units are still in progress: the group waits for the earliest of them. */
+  /**
+   * Some units have not finished: the group waits for the earliest time one of them can go on (a unit holding its
+   * slot, the end of a retry's backoff, a breaker letting calls through again). A unit due but without a free slot
+   * adds none: it goes on when a unit holding a slot moves, which wakes the group. Its deferral is over, so its
+   * record stops saying it waits for the breaker: a unit never started loses its record (it is simply not started
+   * yet), one due for a retry says it waits for a slot.
+   */
   async #waitForUnits(): Promise<Advance> {
     const { entry, records } = this.#deps;
-    const inProgress = this.#units.map((unit) => records.get(unit.id)).filter((progress) => this.#inProgress(progress));
+    const nowMs = this.#deps.clock.now();
+    const refused = this.#refusals();
+    const holders = this.#holders(refused);
+    let dueAtMs = Number.POSITIVE_INFINITY;
+    for (const unit of this.#units) {
+      const progress = records.get(unit.id);
+      if (progress === undefined || FINAL_STATES.has(progress.state)) continue;
+      const atMs = progress.nextAttemptAt === undefined ? nowMs : Date.parse(progress.nextAttemptAt);
+      if (atMs > nowMs || holders.has(unit.id)) dueAtMs = Math.min(dueAtMs, Math.max(nowMs, atMs));
+      else if (refused(unit)) continue;
+      else if (this.#notStarted(progress)) records.delete(unit.id);
+      else records.set(unit.id, withChanges(progress, { message: WAITING_FOR_SLOT }, ['nextAttemptAt']));
+    }
     const finished = this.#units.filter((unit) => FINAL_STATES.has(records.get(unit.id)?.state ?? 'Pending')).length;
-    const dueAtMs = Math.min(...inProgress.map((progress) => Date.parse(progress?.nextAttemptAt ?? this.#now())), Number.POSITIVE_INFINITY);
-    const message = `${finished}/${this.#units.length} units finished, ${inProgress.length} in progress`;
+    const started = this.#units.filter((unit) => this.#started(records.get(unit.id))).length;
+    const message = `${finished}/${this.#units.length} units finished, ${started} in progress`;
     entry.progress = withChanges(entry.progress, { state: 'Waiting', message, ...(Number.isFinite(dueAtMs) ? { nextAttemptAt: new Date(dueAtMs).toISOString() } : {}) });
     await this.#deps.save();
-    return { kind: 'pending', dueAtMs: Number.isFinite(dueAtMs) ? dueAtMs : this.#deps.clock.now() };
+    return { kind: 'pending', dueAtMs: Number.isFinite(dueAtMs) ? dueAtMs : nowMs };
   }
 
   /** Every unit has finished, or fail-fast stopped the rest: the units never started are skipped, then fan-in. */
   async #fanIn(): Promise<Advance> {
     const { entry, records } = this.#deps;
     const name = this.#definition.name;
-    for (const unit of this.#units) if (!records.has(unit.id)) records.set(unit.id, { state: 'Skipped', attempts: 0, finishedAt: this.#now(), message: 'not started: fail-fast after a failed unit' });
+    for (const unit of this.#units) if (this.#notStarted(records.get(unit.id))) records.set(unit.id, { state: 'Skipped', attempts: 0, finishedAt: this.#now(), message: 'not started: fail-fast after a failed unit' });
     const finals = this.#units.map((unit) => compact({ id: unit.id, ...(records.get(unit.id) as StepProgress) }));
     const outcome = this.#definition.fanIn?.(finals) ?? defaultFanIn(finals, this.#definition.unitFailed);
     const succeeded = outcome.kind === 'done';

@@ -302,7 +302,7 @@ describe('fan-out units behind a circuit breaker', () => {
     ]);
   const unitsOf = (w: World) => (w.status.latest?.units['checks'] ?? []).map(({ id, state, attempts, nextAttemptAt, message }) => ({ id, state, attempts, nextAttemptAt, message }));
 
-  it('units never started wait for an open breaker without starting: no attempt, no job.started, each keeping a slot', async () => {
+  it('units never started wait for an open breaker without starting: no attempt, no job.started, no slot held', async () => {
     const w = breakerWorld();
     w.breakers.get('checker:a').isolate();
     const ran: string[] = [];
@@ -311,9 +311,11 @@ describe('fan-out units behind a circuit breaker', () => {
     expect(await reconcile(w, workflow, input)).toMatchObject({ state: 'running', requeueAfterMs: 10_000 });
     expect(ran).toEqual([]);
     const waiting = { state: 'Pending', attempts: 0, nextAttemptAt: '2026-01-01T00:00:10.000Z', message: 'dependency: circuit breaker checker:a is isolated; retry in 10000 ms' };
+    // None holds a slot, so the pass looks at every one: each says what it waits for.
     expect(unitsOf(w)).toEqual([
       { id: 'repo-0/lint', ...waiting },
       { id: 'repo-1/lint', ...waiting },
+      { id: 'repo-2/lint', ...waiting },
     ]);
     expect(w.events.summary()).toEqual(['workflow.started', 'job.started checks']);
 
@@ -333,11 +335,15 @@ describe('fan-out units behind a circuit breaker', () => {
       return 'pass';
     });
     const input = { checks: checks(4) };
-    // Both calls fail: the second opens the breaker (its unit waits within its attempt), the first is due for a retry in 1 s.
+    // Both calls fail: the second opens the breaker (its unit waits within its attempt), the first is due for a retry
+    // in 1 s. The units not started are deferred by the breaker, holding no slot.
     expect(await reconcile(w, workflow, input)).toMatchObject({ state: 'running', requeueAfterMs: 1_000 });
+    const deferred = { state: 'Pending', attempts: 0, nextAttemptAt: '2026-01-01T00:00:10.000Z', message: 'dependency: circuit breaker checker:a is open; retry in 10000 ms' };
     expect(unitsOf(w)).toEqual([
       { id: 'repo-0/lint', state: 'Pending', attempts: 1, nextAttemptAt: '2026-01-01T00:00:01.000Z', message: 'attempt 1 failed: checker down' },
       { id: 'repo-1/lint', state: 'Waiting', attempts: 1, nextAttemptAt: '2026-01-01T00:00:10.000Z', message: 'dependency: circuit breaker checker:a opened on this failure: checker down; retry in 10000 ms' },
+      { id: 'repo-2/lint', ...deferred },
+      { id: 'repo-3/lint', ...deferred },
     ]);
 
     w.clock.advance(1_000);
@@ -356,5 +362,154 @@ describe('fan-out units behind a circuit breaker', () => {
       ['repo-2/lint', 'Succeeded', 1],
       ['repo-3/lint', 'Succeeded', 1],
     ]);
+  });
+});
+
+describe('fan-out slots while a breaker refuses calls', () => {
+  /** A world whose breakers open after 2 failures in a row and half-open after 10 s. */
+  const breakerWorld = (): World => {
+    const clock = new ManualClock(Date.UTC(2026, 0, 1));
+    return world({ clock, breakers: new CircuitBreakerRegistry({ clock, defaults: { consecutiveFailures: 2, halfOpenAfterMs: 10_000 } }) });
+  };
+  const http = (repo: string): Check => ({ id: `${repo}/http`, repo, check: 'http' });
+  const job = (repo: string): Check => ({ id: `${repo}/job`, repo, check: 'job' });
+  /**
+   * `http` units call the checker once through `checker:a`; `job` units (no breaker) create a Job that runs for
+   * `jobMs`, waiting on it meanwhile. `calls` lists each checker call and each Job created as `<unit>@<seconds>`.
+   */
+  const mixedWorkflow = (calls: string[], answer: () => Promise<string>, settings: { concurrency: number; jobMs: number; failFast?: boolean; jobFails?: boolean }) =>
+    defineWorkflow<SweepInput>('sweep', [
+      fanOut<SweepInput, Check>({
+        name: 'checks',
+        concurrency: settings.concurrency,
+        failFast: settings.failFast ?? false,
+        units: (input) => input.checks,
+        breaker: (unit) => (unit.check === 'http' ? 'checker:a' : undefined),
+        deferredMessage: (error) => `dependency: ${(error as Error).message}`,
+        run: async (ctx, unit) => {
+          const at = () => `${unit.id}@${(ctx.clock.now() - Date.UTC(2026, 0, 1)) / 1000}`;
+          if (unit.check === 'http') return done({ verdict: await ctx.sideEffect('check', () => (calls.push(at()), answer()), { breaker: 'checker:a' }) });
+          const createdAtMs = await ctx.sideEffect('job', async () => (calls.push(at()), ctx.clock.now()));
+          const leftMs = createdAtMs + settings.jobMs - ctx.clock.now();
+          if (leftMs > 0) return wait(leftMs, 'job running');
+          return settings.jobFails === true ? fail(new NonRetryableError('job failed'), { retryable: false }) : done({ verdict: 'pass' });
+        },
+      }),
+    ]);
+  const unitsOf = (w: World) => (w.status.latest?.units['checks'] ?? []).map(({ id, state, attempts, nextAttemptAt, message }) => ({ id, state, attempts, nextAttemptAt, message }));
+  const stateOf = (w: World) => Object.fromEntries(unitsOf(w).map((unit) => [unit.id, [unit.state, unit.attempts]]));
+  const startsOf = (w: World, unit: string) => w.events.events.filter((event) => event.type === 'job.started' && 'unit' in event && event.unit === unit).map((event) => ('attempt' in event ? event.attempt : undefined));
+  /** The most units in an attempt (Running, or Waiting within one) in any status saved. */
+  const peakInAttempt = (w: World) => Math.max(...w.status.saved.map((saved) => (saved.units['checks'] ?? []).filter((unit) => unit.state === 'Running' || unit.state === 'Waiting').length));
+  /** Reconciles as the work queue would until the next requeue would be at `untilMs` or later. */
+  async function driveUntil(w: World, workflow: Parameters<typeof reconcile>[1], input: SweepInput, untilMs: number): Promise<void> {
+    for (;;) {
+      const result = await reconcile(w, workflow, input);
+      if (result.state !== 'running' || w.clock.now() + result.requeueAfterMs >= untilMs) return;
+      w.clock.advance(result.requeueAfterMs);
+    }
+  }
+
+  it('units whose breaker is open hold no slot: the units without one all run meanwhile, and at half-open the deferred ones run with their attempts intact', async () => {
+    const w = breakerWorld();
+    const calls: string[] = [];
+    let failing = true;
+    const workflow = mixedWorkflow(
+      calls,
+      async () => {
+        if (failing) throw new RetryableError('checker down');
+        return 'pass';
+      },
+      { concurrency: 2, jobMs: 2_000 },
+    );
+    const input = { checks: [http('a0'), http('a1'), http('a2'), job('j0'), job('j1'), job('j2')] };
+    const openAt = Date.UTC(2026, 0, 1, 0, 0, 10);
+
+    // a0 and a1 fail; a1's failure opens the breaker (a1 waits within its attempt and keeps its slot), a0's retry is
+    // deferred by the breaker, a2 is deferred before it starts: the other slot runs the three Jobs, one after the other.
+    await driveUntil(w, workflow, input, openAt);
+    expect(w.clock.now()).toBe(Date.UTC(2026, 0, 1, 0, 0, 6));
+    expect(w.breakers.get('checker:a').state).toBe('open');
+    expect(calls).toEqual(['a0/http@0', 'a1/http@0', 'j0/job@0', 'j1/job@2', 'j2/job@4']);
+    expect(unitsOf(w)).toEqual([
+      { id: 'a0/http', state: 'Pending', attempts: 1, nextAttemptAt: '2026-01-01T00:00:10.000Z', message: 'dependency: circuit breaker checker:a is open; retry in 9000 ms' },
+      { id: 'a1/http', state: 'Waiting', attempts: 1, nextAttemptAt: '2026-01-01T00:00:10.000Z', message: 'dependency: circuit breaker checker:a opened on this failure: checker down; retry in 10000 ms' },
+      { id: 'a2/http', state: 'Pending', attempts: 0, nextAttemptAt: '2026-01-01T00:00:10.000Z', message: 'dependency: circuit breaker checker:a is open; retry in 10000 ms' },
+      { id: 'j0/job', state: 'Succeeded', attempts: 1, nextAttemptAt: undefined, message: undefined },
+      { id: 'j1/job', state: 'Succeeded', attempts: 1, nextAttemptAt: undefined, message: undefined },
+      { id: 'j2/job', state: 'Succeeded', attempts: 1, nextAttemptAt: undefined, message: undefined },
+    ]);
+    expect(startsOf(w, 'a2/http')).toEqual([]);
+    expect(w.status.latest?.workflow.steps[0]).toMatchObject({ state: 'Waiting', message: '3/6 units finished, 2 in progress', nextAttemptAt: '2026-01-01T00:00:10.000Z' });
+
+    // Half-open: a0's retry is the trial, then a1 goes on within its attempt and a2 makes its first.
+    failing = false;
+    w.clock.advance(4_000);
+    const results = await drive(engineFor(w), workflow, w, input);
+    expect(results.map((result) => result.state)).toEqual(['succeeded']);
+    expect(calls.slice(5)).toEqual(['a0/http@10', 'a1/http@10', 'a2/http@10']);
+    expect(stateOf(w)).toEqual({ 'a0/http': ['Succeeded', 2], 'a1/http': ['Succeeded', 1], 'a2/http': ['Succeeded', 1], 'j0/job': ['Succeeded', 1], 'j1/job': ['Succeeded', 1], 'j2/job': ['Succeeded', 1] });
+    expect([startsOf(w, 'a0/http'), startsOf(w, 'a1/http'), startsOf(w, 'a2/http')]).toEqual([[1, 2], [1], [1]]);
+    expect(peakInAttempt(w)).toBe(2);
+  });
+
+  it('units deferred by their breaker take a slot again once it lets calls through, retries first, then units not started in order', async () => {
+    const w = breakerWorld();
+    const calls: string[] = [];
+    let answers = 0;
+    const workflow = mixedWorkflow(
+      calls,
+      async () => {
+        answers += 1;
+        if (answers === 1) throw new RetryableError('checker down');
+        return 'pass';
+      },
+      { concurrency: 1, jobMs: 15_000 },
+    );
+    const input = { checks: [http('a0'), http('a1'), job('j0'), job('j1')] };
+    // a0's call fails: it waits 1 s for its retry, holding the only slot.
+    expect(await reconcile(w, workflow, input)).toMatchObject({ state: 'running', requeueAfterMs: 1_000 });
+    expect(stateOf(w)).toEqual({ 'a0/http': ['Pending', 1] });
+
+    // The checker's breaker is held open: a0's retry is deferred and frees the slot, a1 is deferred without starting, j0 starts.
+    w.breakers.get('checker:a').isolate();
+    w.clock.advance(1_000);
+    expect(await reconcile(w, workflow, input)).toMatchObject({ state: 'running', requeueAfterMs: 10_000 });
+    expect(stateOf(w)).toEqual({ 'a0/http': ['Pending', 1], 'a1/http': ['Pending', 0], 'j0/job': ['Waiting', 1] });
+
+    // The breaker closes while j0 holds the slot: the deferrals are over, so a0 says it waits for a slot and a1 is
+    // simply not started again (the status no longer says they wait for the checker).
+    w.breakers.get('checker:a').reset();
+    w.clock.advance(10_000);
+    expect(await reconcile(w, workflow, input)).toMatchObject({ state: 'running', requeueAfterMs: 5_000 });
+    expect(unitsOf(w)).toEqual([
+      { id: 'a0/http', state: 'Pending', attempts: 1, nextAttemptAt: undefined, message: 'due; waiting for a free slot' },
+      { id: 'j0/job', state: 'Waiting', attempts: 1, nextAttemptAt: '2026-01-01T00:00:16.000Z', message: 'job running' },
+    ]);
+
+    // j0 finishes: a0's retry gets the slot first, then a1, then j1.
+    const results = await drive(engineFor(w), workflow, w, input);
+    expect(results.at(-1)?.state).toBe('succeeded');
+    expect(calls).toEqual(['a0/http@0', 'j0/job@1', 'a0/http@16', 'a1/http@16', 'j1/job@16']);
+    expect(stateOf(w)).toEqual({ 'a0/http': ['Succeeded', 2], 'a1/http': ['Succeeded', 1], 'j0/job': ['Succeeded', 1], 'j1/job': ['Succeeded', 1] });
+    expect(startsOf(w, 'a1/http')).toEqual([1]);
+    expect(peakInAttempt(w)).toBe(1);
+  });
+
+  it('with failFast, a unit its breaker deferred before its first attempt is skipped, never started, once a unit has failed', async () => {
+    const w = breakerWorld();
+    w.breakers.get('checker:a').isolate();
+    const calls: string[] = [];
+    const workflow = mixedWorkflow(calls, async () => 'pass', { concurrency: 3, jobMs: 1_000, failFast: true, jobFails: true });
+    const input = { checks: [http('a0'), job('j0'), job('j1')] };
+    expect(await reconcile(w, workflow, input)).toMatchObject({ state: 'running', requeueAfterMs: 1_000 });
+    expect(stateOf(w)).toEqual({ 'a0/http': ['Pending', 0], 'j0/job': ['Waiting', 1], 'j1/job': ['Waiting', 1] });
+
+    w.breakers.get('checker:a').reset();
+    const results = await drive(engineFor(w), workflow, w, input);
+    expect(results.at(-1)).toMatchObject({ state: 'failed', failedStep: 'checks', message: '2 of 3 units failed, 1 skipped' });
+    expect(calls).toEqual(['j0/job@0', 'j1/job@0']);
+    expect(unitsOf(w)[0]).toEqual({ id: 'a0/http', state: 'Skipped', attempts: 0, nextAttemptAt: undefined, message: 'not started: fail-fast after a failed unit' });
+    expect(startsOf(w, 'a0/http')).toEqual([]);
   });
 });

@@ -133,9 +133,9 @@ function callTimeoutMs(unit: SweepUnit): number {
  * one run. An http unit is then done with the verdict. A job unit looks at its Job: running → wait;
  * `Complete` → passed; `Failed` → failed (or errored when it timed out); gone before it finished → created
  * again once (`recreate`), and errored if it goes missing again. An http unit whose checker's breaker refuses
- * calls is not run at all (the fan-out's `breaker`): it waits for the breaker, with no attempt counted and no call
- * made. Any unit the engine defers because a dependency is out says so in a message the status reads as
- * `DependencyUnavailable`.
+ * calls is not run at all (the fan-out's `breaker`): it waits for the breaker, with no attempt counted, no call
+ * made and no slot held, so job units run meanwhile. Any unit the engine defers because a dependency is out says
+ * so in a message the status reads as `DependencyUnavailable`.
  */
 export function sweepWorkflow(spec: SweepSpec, options: SweepWorkflowOptions): Workflow<SweepRunInput> {
   const jobPollMs = options.jobPollMs ?? 30_000;

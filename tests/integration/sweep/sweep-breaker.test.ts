@@ -4,7 +4,7 @@ import type { ClusterHarness } from '../../support/cluster.ts';
 import { startFakeChecker, type FakeChecker } from '../../support/fakes/fake-checker.ts';
 import { parsePrometheusText } from '../../support/prometheus-text.ts';
 import { startSweepOperator, SWEEP_TEST_TUNING, type SweepOperator } from './sweep-operator.ts';
-import { createCheckerSecret, createSweep, finished, readSweep, startSweepCluster, waitForSweep } from './sweep-suite.ts';
+import { createCheckerSecret, createSweep, finished, jobCheck, readSweep, startSweepCluster, waitForSweep } from './sweep-suite.ts';
 
 const HMAC_KEY = 'sweep-breaker-suite-9d27e1';
 /** SWEEP_TEST_TUNING's retry presets allow this many attempts. */
@@ -23,7 +23,7 @@ afterAll(async () => {
 });
 
 const condition = (status: SweepStatus | undefined, type: string) => status?.conditions?.find((c) => c.type === type);
-const httpCheck = (checker: FakeChecker) => ({ name: 'merge-ready', runner: 'http', url: checker.url, secretRef: { name: 'checker', key: 'hmac' }, timeoutSeconds: 10 });
+const httpCheck = (checker: FakeChecker, name = 'merge-ready') => ({ name, runner: 'http', url: checker.url, secretRef: { name: 'checker', key: 'hmac' }, timeoutSeconds: 10 });
 const repositories = (prefix: string, count: number) => Array.from({ length: count }, (_, i) => ({ name: `${prefix}-${i}`, url: `https://github.com/acme/${prefix}-${i}` }));
 
 /** A fresh checker (its own breaker) and an operator whose breakers open after 3 failures in a row and half-open after `halfOpenMs`. */
@@ -123,4 +123,45 @@ describe('a checker whose breaker is open', () => {
     for (const result of results(laterDone)) expect([result.state, result.attempts, callsFor(result.repository)]).toEqual(['Passed', 1, 1]);
     for (const result of results(tripDone)) expect(result.attempts).toBeLessThanOrEqual(callsFor(result.repository));
   }, 60_000);
+});
+
+describe('a Sweep mixing http checks through a failing checker with job checks', () => {
+  // Long enough for the Jobs to run while the breaker is open, on a real cluster too.
+  const HALF_OPEN_MS = 15_000;
+  const { checker, operator } = checkerAndOperator(HALF_OPEN_MS);
+  const isJob = (result: { check: string }) => result.check === 'build';
+  const callsFor = (result: { repository: string; check: string }): number => checker().requests.filter((request) => request.repository.name === result.repository && request.check === result.check).length;
+
+  it('runs its job units while the breaker is open: http units waiting for the breaker hold no slot, and they pass once it is back', async () => {
+    checker().misbehaveNext('server-error', 3);
+    // Each repository's three http checks come first: mixed-0's start together and all fail, the third failure
+    // opening the breaker. Only that unit keeps its slot (it waits within its attempt); the Jobs take the others.
+    const checks = [httpCheck(checker(), 'merge-ready'), httpCheck(checker(), 'license'), httpCheck(checker(), 'deps'), jobCheck('build', 'succeed')];
+    await createSweep(cluster, 'mixed', { repositories: repositories('mixed', 2), checks, concurrency: 3 });
+
+    const jobsDone = await waitForSweep(cluster, 'mixed', (status) => (status?.results ?? []).filter((result) => isJob(result) && result.state === 'Passed').length === 2, HALF_OPEN_MS);
+    expect(await breakerSeen(operator(), checker()), 'the breaker was still open when the Jobs had finished').toEqual({ state: 2, halfOpened: 0 });
+    expect(checker().totalCalls).toBe(3);
+    const results = jobsDone.status?.results ?? [];
+    expect(results.filter(isJob).map((result) => [result.repository, result.state, result.attempts])).toEqual([
+      ['mixed-0', 'Passed', 1],
+      ['mixed-1', 'Passed', 1],
+    ]);
+    // mixed-1's http units were deferred before they started: no attempt, no call.
+    expect(results.filter((result) => result.repository === 'mixed-1' && !isJob(result)).map((result) => [result.state, result.attempts, result.startedAt, callsFor(result)])).toEqual(Array.from({ length: 3 }, () => ['Pending', 0, undefined, 0]));
+    for (const result of results) expect(result.attempts, `attempts of ${result.repository}/${result.check}`).toBeLessThanOrEqual(isJob(result) ? 1 : callsFor(result));
+    expect(jobsDone.status?.phase).toBe('Running');
+    expect(condition(jobsDone.status, 'Ready')).toMatchObject({ status: 'False', reason: 'DependencyUnavailable' });
+
+    const done = await waitForSweep(cluster, 'mixed', finished, HALF_OPEN_MS + 20_000);
+    expect(done.status?.phase).toBe('Succeeded');
+    expect(done.status?.summary).toEqual({ passed: 8, failed: 0, errored: 0, skipped: 0 });
+    // The three failures, then one verdict per http unit.
+    expect(checker().totalCalls).toBe(3 + 6);
+    for (const result of done.status?.results ?? []) {
+      if (isJob(result)) continue;
+      expect(result.attempts, `attempts of ${result.repository}/${result.check}`).toBeLessThan(MAX_ATTEMPTS);
+      if (result.repository === 'mixed-1') expect([result.state, result.attempts, callsFor(result)]).toEqual(['Passed', 1, 1]);
+    }
+  }, HALF_OPEN_MS + 60_000);
 });
