@@ -51,7 +51,7 @@ export interface OperatorTuning {
   readonly breakers?: CircuitBreakerOptions;
   /** The retry presets `retryPolicy: default` and `critical` stand for. */
   readonly retry?: { readonly default?: RetrySettings; readonly critical?: RetrySettings };
-  /** Minimum TTL of an idempotency claim. */
+  /** TTL of an idempotency claim on a call without a timeout (the engine's `claimTtlMs`). */
   readonly claimTtlMs?: number;
   readonly deploy?: DeployTuning;
   readonly sweep?: SweepTuning;

@@ -34,7 +34,7 @@ export interface SideEffectOptions {
   readonly breaker?: string;
   /** Bounds the call; the step's attempt timeout by default. */
   readonly timeoutMs?: number;
-  /** How long the claim protects the call; by default the engine's claim TTL, at least the timeout plus 30 s. */
+  /** How long the claim protects the call; by default its timeout plus 30 s, or the engine's claim TTL when it has none. */
   readonly claimTtlMs?: number;
 }
 

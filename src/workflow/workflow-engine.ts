@@ -19,7 +19,11 @@ export interface WorkflowEngineOptions {
   readonly clock: Clock;
   readonly idempotency: IdempotencyStore;
   readonly breakers: CircuitBreakerRegistry;
-  /** Minimum TTL of a claim; 5 min by default. A claim always outlasts its call's timeout by 30 s. */
+  /**
+   * TTL of the claim on a call without a timeout; 5 min by default. A call with a timeout is claimed for that
+   * timeout plus 30 s, no longer: a process killed during the call then holds the next one up only for as long as
+   * its call could have run (a rollback whose claim outlived its own deadline failed for want of it).
+   */
   readonly claimTtlMs?: number;
   readonly events?: WorkflowEventEmitter;
   readonly metrics?: WorkflowMetrics;

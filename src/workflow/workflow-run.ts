@@ -312,7 +312,7 @@ export class WorkflowRun<Input> {
             store: services.idempotency,
             key: keyOf(target.step, name, target.unit),
             owner: services.owner,
-            claimTtlMs: options.claimTtlMs ?? Math.max(services.claimTtlMs, (timeoutMs ?? 0) + CLAIM_MARGIN_MS),
+            claimTtlMs: options.claimTtlMs ?? (timeoutMs === undefined ? services.claimTtlMs : timeoutMs + CLAIM_MARGIN_MS),
             signal,
             ...(options.breaker === undefined ? {} : { breaker: services.breakers.get(options.breaker) }),
             ...(timeoutMs === undefined ? {} : { timeout: new TimeoutPolicy({ timeoutMs, clock: services.clock }) }),

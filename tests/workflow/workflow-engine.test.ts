@@ -330,6 +330,38 @@ describe('WorkflowEngine: side effects', () => {
     expect(results.map((r) => (r.state === 'running' ? r.requeueAfterMs : r.state))).toEqual([90_000, 'succeeded']);
     expect(calls).toEqual([key]);
   });
+
+  it('a side effect with a timeout is claimed for that timeout plus 30 s: a process killed during the call holds the next one up no longer', async () => {
+    const w = world();
+    const key = '6f1c0b7e-1d2a-4c55-9a43-0e8b7f3c2d10/1/rollback/apply';
+    let claimWhileCalling: unknown;
+    const workflow = defineWorkflow<Input>('deploy', [
+      step({
+        name: 'rollback',
+        timeoutMs: 20_000,
+        run: async (ctx) =>
+          done(
+            await ctx.sideEffect('apply', async () => {
+              claimWhileCalling = await w.idempotency.get(key);
+              return 'restored';
+            }),
+          ),
+      }),
+    ]);
+    await drive(engineFor(w), workflow, w, input);
+    expect(claimWhileCalling).toMatchObject({ state: 'claimed', owner: 'process-1', expiresInMs: 50_000 });
+  });
+
+  it('a side effect without a timeout is claimed for the engine claim TTL', async () => {
+    const w = world();
+    const key = '6f1c0b7e-1d2a-4c55-9a43-0e8b7f3c2d10/1/rollback/apply';
+    let claimWhileCalling: unknown;
+    const workflow = defineWorkflow<Input>('deploy', [
+      step({ name: 'rollback', run: async (ctx) => done(await ctx.sideEffect('apply', async () => (claimWhileCalling = await w.idempotency.get(key)))) }),
+    ]);
+    await drive(engineFor(w, 'process-1', { claimTtlMs: 240_000 }), workflow, w, input);
+    expect(claimWhileCalling).toMatchObject({ state: 'claimed', expiresInMs: 240_000 });
+  });
 });
 
 describe('WorkflowEngine: generations', () => {
