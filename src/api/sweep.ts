@@ -168,7 +168,9 @@ const unitResultSchema = z
     message: fields.text(RESULT_MESSAGE_MAX_LENGTH, `Outcome for humans, cut to ${RESULT_MESSAGE_MAX_LENGTH} characters.`).optional(),
     jobName: fields.dnsSubdomain('job runner: name of the Job that ran the unit.').optional(),
     startedAt: fields.timestamp('When the unit started; kept while it is in progress.').optional(),
-    nextAttemptAt: fields.timestamp('When a unit in progress is looked at next: its Job polled, or its check tried again.').optional(),
+    nextAttemptAt: fields.timestamp(
+      'When an unfinished unit is looked at next: its Job polled, its check tried again, or, for a unit not started, when it may start (held while the Sweep is suspended, left for the next pass, or waiting for its checker\'s breaker).',
+    ).optional(),
   })
   .describe('Outcome of one unit (repository × check).');
 

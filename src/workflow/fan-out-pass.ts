@@ -19,7 +19,7 @@ export interface FanOutPassDeps<Input> {
   readonly defaultRetry: RetryPolicy;
   /** The group's entry in `status.workflow.steps`. */
   readonly entry: { progress: StepProgress };
-  /** The unit records of the group, by unit id (a unit never started has none, or one saying its breaker deferred it). */
+  /** The unit records of the group, by unit id (a unit never started has none, or one saying why it waits: held, or deferred by its breaker). */
   readonly records: Map<string, StepProgress>;
   /** The breakers units call through (`FanOut.breaker`). */
   readonly breakers: Pick<CircuitBreakerRegistry, 'get'>;
@@ -39,10 +39,11 @@ export interface FanOutPassDeps<Input> {
  * (another breaker's, or none) use the slots. When its breaker lets calls through again, it needs a free slot:
  * units between attempts get one before units not started, each in the group's order, so none is overtaken by
  * a unit behind it. While a breaker is half-open, the pass runs one of its units at a time, so its trial call
- * decides for the others. Slots freed during the pass are refilled in it; each unit is advanced at most once per
- * pass; a unit not started has no attempt, no `startedAt` and no `job.started`; with `failFast`, no unit starts
- * after one has failed, and units never started (deferred ones too) end `Skipped`; the group finishes (fan-in)
- * only when every unit has.
+ * decides for the others. A unit not started that the group's `hold` holds is not started either: it waits for
+ * the hold's delay, no attempt counted and no slot held, like one its breaker defers. Slots freed during the pass
+ * are refilled in it; each unit is advanced at most once per pass; a unit not started has no attempt, no
+ * `startedAt` and no `job.started`; with `failFast`, no unit starts after one has failed, and units never started
+ * (held or deferred ones too) end `Skipped`; the group finishes (fan-in) only when every unit has.
  */
 export class FanOutPass<Input> {
   readonly #definition: FanOut<Input>;
@@ -93,7 +94,7 @@ export class FanOutPass<Input> {
     return progress !== undefined && !FINAL_STATES.has(progress.state) && (progress.state !== 'Pending' || progress.attempts > 0);
   }
 
-  /** No attempt has begun: no record, or one its breaker deferred before the first attempt. */
+  /** No attempt has begun: no record, or one held or deferred by its breaker before the first attempt. */
   #notStarted(progress: StepProgress | undefined): boolean {
     return progress === undefined || (progress.state === 'Pending' && progress.attempts === 0);
   }
@@ -131,14 +132,14 @@ export class FanOutPass<Input> {
   }
 
   /**
-   * The next unit to advance: a unit in progress that is due, else a new one if a slot is free. A unit whose
-   * breaker refuses calls is deferred on the way ({@link #deferredByBreaker}); one whose breaker has a trial
-   * call of this pass in flight (`probing`) is left for after it.
+   * The next unit to advance: a unit in progress that is due, else a new one if a slot is free. A new unit the
+   * group holds ({@link #held}) or one whose breaker refuses calls ({@link #deferredByBreaker}) is set aside on the
+   * way; one whose breaker has a trial call of this pass in flight (`probing`) is left for after it.
    */
   #next(visited: Set<string>, probing: ReadonlySet<string>): FanOutUnit | undefined {
     for (;;) {
       const unit = this.#candidate(visited, probing);
-      if (unit === undefined || !this.#deferredByBreaker(unit)) return unit;
+      if (unit === undefined || (!this.#held(unit) && !this.#deferredByBreaker(unit))) return unit;
       visited.add(unit.id);
     }
   }
@@ -162,6 +163,21 @@ export class FanOutPass<Input> {
     const going = this.#units.find((unit) => free(unit) && this.#started(records.get(unit.id)) && (holders.has(unit.id) || refused(unit)));
     if (going !== undefined || this.#stopping || holders.size >= this.#definition.concurrency) return going;
     return this.#units.find((unit) => free(unit) && this.#notStarted(records.get(unit.id)));
+  }
+
+  /**
+   * Holds `unit` when it has not started and the group's `hold` says it must not start now: `Pending` with no
+   * attempt until the hold's delay is over (at least 1 ms, so the pass that follows looks at it again), with the
+   * hold's reason. It holds no slot ({@link #holders}). True when held.
+   */
+  #held(unit: FanOutUnit): boolean {
+    const { records } = this.#deps;
+    if (!this.#notStarted(records.get(unit.id))) return false;
+    const hold = this.#definition.hold?.(unit, this.#deps.input);
+    if (hold === undefined) return false;
+    const untilMs = this.#deps.clock.now() + Math.max(1, hold.delayMs);
+    records.set(unit.id, { state: 'Pending', attempts: 0, nextAttemptAt: new Date(untilMs).toISOString(), message: statusMessage(hold.reason) });
+    return true;
   }
 
   /**
@@ -210,7 +226,7 @@ export class FanOutPass<Input> {
         const current = this.#next(visited, probing);
         if (current === undefined) return;
         visited.add(current.id);
-        // A unit not started starts afresh: a deferral it waited out before its first attempt is over.
+        // A unit not started starts afresh: a hold or deferral it waited out before its first attempt is over.
         if (this.#notStarted(records.get(current.id))) records.set(current.id, { state: 'Pending', attempts: 0 });
         let trial = this.#trialBreaker(current);
         if (trial !== undefined) probing.add(trial);
@@ -251,10 +267,10 @@ export class FanOutPass<Input> {
 
   /**
    * Some units have not finished: the group waits for the earliest time one of them can go on (a unit holding its
-   * slot, the end of a retry's backoff, a breaker letting calls through again). A unit due but without a free slot
-   * adds none: it goes on when a unit holding a slot moves, which wakes the group. Its deferral is over, so its
-   * record stops saying it waits for the breaker: a unit never started loses its record (it is simply not started
-   * yet), one due for a retry says it waits for a slot.
+   * slot, the end of a retry's backoff or of a hold, a breaker letting calls through again). A unit due but without
+   * a free slot adds none: it goes on when a unit holding a slot moves, which wakes the group. Its hold or deferral
+   * is over, so its record stops saying why it waited: a unit never started loses its record (it is simply not
+   * started yet), one due for a retry says it waits for a slot.
    */
   async #waitForUnits(): Promise<Advance> {
     const { entry, records } = this.#deps;

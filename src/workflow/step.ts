@@ -91,6 +91,14 @@ export interface FanOutUnit {
   readonly id: string;
 }
 
+/** Why a unit not started must not start now, and when to look at it again. */
+export interface UnitHold {
+  /** The unit is looked at again after this long, or sooner when the run's snapshot is handed over with its `nextAttemptAt` dropped. */
+  readonly delayMs: number;
+  /** Its status message. */
+  readonly reason: string;
+}
+
 /** N units run under a concurrency limit, each like a step of its own, then aggregated (fan-in). */
 export interface FanOut<Input, Unit extends FanOutUnit = FanOutUnit> extends StepCommon<Input> {
   readonly kind: 'fan-out';
@@ -107,6 +115,12 @@ export interface FanOut<Input, Unit extends FanOutUnit = FanOutUnit> extends Ste
    * the unit is not run: it waits for the breaker without an attempt (see `FanOutPass`).
    */
   breaker?(unit: Unit, input: Input): string | undefined;
+  /**
+   * Whether a unit not started must not start now (the resource is suspended, the reconcile has run long enough),
+   * asked each time it would start. A held unit is not run: it waits for the hold's delay without an attempt (see
+   * `FanOutPass`). Units started already are not asked: their next attempt runs and decides for itself.
+   */
+  hold?(unit: Unit, input: Input): UnitHold | undefined;
   run(context: StepContext<Input>, unit: Unit): Promise<StepOutcome>;
   /**
    * The group's outcome from its finished units (`done` or `fail`; anything else fails the group). By

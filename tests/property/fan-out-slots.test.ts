@@ -1,8 +1,9 @@
 // Random fan-out groups of http-like units (two checkers, each behind its breaker, answering a random script of
 // failures) and job-like units (no breaker, Jobs of random lengths), under a random concurrency, driven through
-// operator restarts that forget the breakers. Whatever the schedule: no more than `concurrency` units are ever in an
-// attempt, a unit without a breaker never waits while a slot is held by a unit that could not use it, deferrals
-// use no attempts, and every unit ends passed.
+// operator restarts that forget the breakers and a random stretch of reconciles during which the group holds the
+// units not started (a suspension). Whatever the schedule: no more than `concurrency` units are ever in an
+// attempt, a unit without a breaker never waits while a slot is held by a unit that could not use it, no unit
+// starts while held, deferrals and holds use no attempts, and every unit ends passed.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CircuitBreakerRegistry } from '../../src/resilience/circuit-breaker-registry.ts';
@@ -29,6 +30,8 @@ interface Schedule {
   readonly failures: Readonly<Record<string, readonly boolean[]>>;
   /** Reconciles after which the operator restarts, its breakers closed again. */
   readonly restarts: ReadonlySet<number>;
+  /** Reconciles during which the group holds units not started, for 5 s each time. */
+  readonly held: { readonly from: number; readonly to: number };
 }
 
 const MAX_ATTEMPTS = 30;
@@ -42,18 +45,21 @@ const schedule: fc.Arbitrary<Schedule> = fc
     a: fc.array(fc.constantFrom(true, true, false), { maxLength: 10 }),
     b: fc.array(fc.constantFrom(true, true, false), { maxLength: 10 }),
     restarts: fc.uniqueArray(fc.integer({ min: 0, max: 30 }), { maxLength: 4 }),
+    heldFrom: fc.integer({ min: 0, max: 20 }),
+    heldFor: fc.integer({ min: 0, max: 10 }),
   })
-  .map(({ kinds, concurrency, a, b, restarts }) => ({
+  .map(({ kinds, concurrency, a, b, restarts, heldFrom, heldFor }) => ({
     units: kinds.map((kind, i) => ({ id: `unit-${i}`, ...kind })),
     concurrency,
     failures: { 'checker:a': a, 'checker:b': b },
     restarts: new Set(restarts),
+    held: { from: heldFrom, to: heldFrom + heldFor },
   }));
 
 function describeSchedule(s: Schedule): string {
   const units = s.units.map((unit) => `${unit.id}:${unit.breaker ?? `job ${unit.jobMs / 1000}s`}`).join(' ');
   const answers = Object.entries(s.failures).map(([breaker, script]) => `${breaker} ${script.map((fails) => (fails ? 'x' : '.')).join('')}`);
-  return `concurrency ${s.concurrency}; ${units}; ${answers.join('; ')}; restarts after ${[...s.restarts].join(',')}`;
+  return `concurrency ${s.concurrency}; ${units}; ${answers.join('; ')}; restarts after ${[...s.restarts].join(',')}; held in reconciles ${s.held.from} to ${s.held.to - 1}`;
 }
 
 /** Runs the schedule to its end and checks the invariants along the way. */
@@ -67,6 +73,11 @@ async function check(s: Schedule): Promise<void> {
   const jobsCreated = new Map<string, number>();
   let inAttempt = 0;
   let peak = 0;
+  /** Whether the group holds units not started in this reconcile (the resource is suspended). */
+  let suspended = false;
+  const ran = new Set<string>();
+  /** Units whose first attempt began while the group was holding units not started. */
+  const startedWhileHeld: string[] = [];
 
   const workflow = defineWorkflow<{ units: readonly Unit[] }>('sweep', [
     fanOut<{ units: readonly Unit[] }, Unit>({
@@ -74,7 +85,10 @@ async function check(s: Schedule): Promise<void> {
       concurrency: s.concurrency,
       units: (input) => input.units,
       breaker: (unit) => unit.breaker,
+      hold: () => (suspended ? { delayMs: 5_000, reason: 'held' } : undefined),
       run: async (ctx, unit) => {
+        if (suspended && !ran.has(unit.id)) startedWhileHeld.push(unit.id);
+        ran.add(unit.id);
         inAttempt += 1;
         peak = Math.max(peak, inAttempt);
         try {
@@ -113,6 +127,7 @@ async function check(s: Schedule): Promise<void> {
   const input = { units: s.units };
   let finished = false;
   for (let reconcile = 0; reconcile < MAX_RECONCILES && !finished; reconcile += 1) {
+    suspended = reconcile >= s.held.from && reconcile < s.held.to;
     const result = await engine.run(workflow, { resource: resource(), input, persisted: status.latest, store: status, retry: exactRetry(clock, MAX_ATTEMPTS) });
     if (result.state !== 'running') {
       expect(result.state, `the run ended ${result.state}`).toBe('succeeded');
@@ -135,13 +150,19 @@ async function check(s: Schedule): Promise<void> {
   expect(finished, `the run did not end within ${MAX_RECONCILES} reconciles`).toBe(true);
 
   expect(peak, 'units in an attempt at once').toBeLessThanOrEqual(s.concurrency);
-  for (const saved of status.saved) expect((saved.units['checks'] ?? []).filter((unit) => unit.state === 'Running' || unit.state === 'Waiting').length).toBeLessThanOrEqual(s.concurrency);
+  expect(startedWhileHeld, 'units whose first attempt began while held').toEqual([]);
+  for (const saved of status.saved) {
+    const units = saved.units['checks'] ?? [];
+    expect(units.filter((unit) => unit.state === 'Running' || unit.state === 'Waiting').length).toBeLessThanOrEqual(s.concurrency);
+    // A unit held is not started: no attempt, no startedAt.
+    for (const unit of units.filter((record) => record.message === 'held')) expect([unit.id, unit.state, unit.attempts, unit.startedAt]).toEqual([unit.id, 'Pending', 0, undefined]);
+  }
   const final = new Map((status.latest?.units['checks'] ?? []).map((record) => [record.id, record]));
   for (const unit of s.units) {
     const record = final.get(unit.id);
     expect(record?.state, unit.id).toBe('Succeeded');
     const attempts = record?.attempts ?? 0;
-    // Each attempt calls the checker (a deferral uses none); a Job is created once.
+    // Each attempt calls the checker (a deferral or a hold uses none); a Job is created once.
     if (unit.breaker === undefined) expect([attempts, jobsCreated.get(unit.id)], unit.id).toEqual([1, 1]);
     else expect(attempts, `${unit.id}: attempts, ${callsOf.get(unit.id) ?? 0} calls`).toBeLessThanOrEqual(callsOf.get(unit.id) ?? 0);
     const starts = events.events.flatMap((event) => (event.type === 'job.started' && 'unit' in event && event.unit === unit.id ? [event.attempt] : []));
@@ -151,7 +172,7 @@ async function check(s: Schedule): Promise<void> {
 
 describe('fan-out slots under random breaker schedules', () => {
   it(
-    'never has more than `concurrency` units in an attempt, never keeps a unit without a breaker waiting behind units that cannot run, and ends with every unit passed and no attempt spent on a deferral',
+    'never has more than `concurrency` units in an attempt, never keeps a unit without a breaker waiting behind units that cannot run, starts no unit while held, and ends with every unit passed and no attempt spent on a deferral or a hold',
     async () => {
       await fc.assert(
         fc.asyncProperty(schedule, async (s) => {

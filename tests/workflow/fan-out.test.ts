@@ -513,3 +513,131 @@ describe('fan-out slots while a breaker refuses calls', () => {
     expect(startsOf(w, 'a0/http')).toEqual([]);
   });
 });
+
+describe('fan-out units the group holds', () => {
+  const held = (repo: string): Check => ({ id: `${repo}/held`, repo, check: 'held' });
+  const job = (repo: string): Check => ({ id: `${repo}/job`, repo, check: 'job' });
+  /**
+   * While `holding.on`, units of check `held` that have not started are held for 5 s. Every unit creates a Job that
+   * runs for 2 s (its first `failures` attempts fail before creating it), waiting on it meanwhile. `ran` lists each
+   * run as `<unit>#<attempt>@<seconds>`.
+   */
+  const holdingWorkflow = (ran: string[], holding: { on: boolean }, failures = new Map<string, number>()) =>
+    defineWorkflow<SweepInput>('sweep', [
+      fanOut<SweepInput, Check>({
+        name: 'checks',
+        concurrency: 2,
+        units: (input) => input.checks,
+        hold: (unit) => (holding.on && unit.check === 'held' ? { delayMs: 5_000, reason: 'held: the run is paused' } : undefined),
+        run: async (ctx, unit) => {
+          ran.push(`${unit.id}#${ctx.attempt}@${(ctx.clock.now() - Date.UTC(2026, 0, 1)) / 1000}`);
+          const left = failures.get(unit.id) ?? 0;
+          if (left > 0) {
+            failures.set(unit.id, left - 1);
+            return fail(new RetryableError('API server unavailable'), { retryable: true });
+          }
+          const createdAtMs = await ctx.sideEffect('job', async () => ctx.clock.now());
+          const leftMs = createdAtMs + 2_000 - ctx.clock.now();
+          return leftMs > 0 ? wait(leftMs, 'job running') : done({ verdict: 'pass' });
+        },
+      }),
+    ]);
+  const unitsOf = (w: World) => (w.status.latest?.units['checks'] ?? []).map(({ id, state, attempts, startedAt, nextAttemptAt, message }) => ({ id, state, attempts, startedAt, nextAttemptAt, message }));
+  const startsOf = (w: World) => w.events.events.flatMap((event) => (event.type === 'job.started' && event.unit !== undefined ? [`${event.unit}#${event.attempt}`] : []));
+
+  it('units not started that it holds take no attempt, no startedAt, no job.started and no slot: the others run meanwhile, and the held ones start once released, each in one attempt', async () => {
+    const w = world();
+    const ran: string[] = [];
+    const holding = { on: true };
+    const workflow = holdingWorkflow(ran, holding);
+    const input = { checks: [held('a'), held('b'), held('c'), job('d'), job('e')] };
+    expect(await reconcile(w, workflow, input)).toMatchObject({ state: 'running', requeueAfterMs: 2_000 });
+    const waiting = { state: 'Pending', attempts: 0, startedAt: undefined, nextAttemptAt: '2026-01-01T00:00:05.000Z', message: 'held: the run is paused' };
+    // The held units take no slot, so both go to the units it does not hold.
+    expect(unitsOf(w)).toEqual([
+      { id: 'a/held', ...waiting },
+      { id: 'b/held', ...waiting },
+      { id: 'c/held', ...waiting },
+      { id: 'd/job', state: 'Waiting', attempts: 1, startedAt: '2026-01-01T00:00:00.000Z', nextAttemptAt: '2026-01-01T00:00:02.000Z', message: 'job running' },
+      { id: 'e/job', state: 'Waiting', attempts: 1, startedAt: '2026-01-01T00:00:00.000Z', nextAttemptAt: '2026-01-01T00:00:02.000Z', message: 'job running' },
+    ]);
+    expect(startsOf(w)).toEqual(['d/job#1', 'e/job#1']);
+    expect(w.status.latest?.workflow.steps[0]).toMatchObject({ state: 'Waiting', message: '0/5 units finished, 2 in progress' });
+
+    // Still held when the Jobs finish and when the hold is over: held again, still without an attempt.
+    w.clock.advance(2_000);
+    await reconcile(w, workflow, input);
+    w.clock.advance(3_000);
+    expect(await reconcile(w, workflow, input)).toMatchObject({ state: 'running', requeueAfterMs: 5_000 });
+    expect(unitsOf(w).slice(0, 3)).toEqual(['a/held', 'b/held', 'c/held'].map((id) => ({ id, ...waiting, nextAttemptAt: '2026-01-01T00:00:10.000Z' })));
+    expect(startsOf(w)).toEqual(['d/job#1', 'e/job#1']);
+
+    holding.on = false;
+    w.clock.advance(5_000);
+    const results = await drive(engineFor(w), workflow, w, input);
+    expect(results.at(-1)?.state).toBe('succeeded');
+    expect(ran.filter((run) => run.includes('/held'))).toEqual(['a/held#1@10', 'b/held#1@10', 'a/held#1@12', 'b/held#1@12', 'c/held#1@12', 'c/held#1@14']);
+    expect(unitsOf(w).map(({ id, state, attempts, startedAt }) => [id, state, attempts, startedAt]).sort()).toEqual([
+      ['a/held', 'Succeeded', 1, '2026-01-01T00:00:10.000Z'],
+      ['b/held', 'Succeeded', 1, '2026-01-01T00:00:10.000Z'],
+      ['c/held', 'Succeeded', 1, '2026-01-01T00:00:12.000Z'],
+      ['d/job', 'Succeeded', 1, '2026-01-01T00:00:00.000Z'],
+      ['e/job', 'Succeeded', 1, '2026-01-01T00:00:00.000Z'],
+    ]);
+    expect(startsOf(w)).toEqual(['d/job#1', 'e/job#1', 'a/held#1', 'b/held#1', 'c/held#1']);
+  });
+
+  it('holds only units not started: a unit due for a retry runs its attempt while the units behind it are held', async () => {
+    const w = world();
+    const ran: string[] = [];
+    const holding = { on: false };
+    const workflow = holdingWorkflow(ran, holding, new Map([['a/held', 1]]));
+    const input = { checks: [held('a'), held('b'), held('c')] };
+    // a fails once (its retry is due in 1 s); b starts; then the group starts holding.
+    await reconcile(w, workflow, input);
+    expect(unitsOf(w).map(({ id, state, attempts }) => [id, state, attempts])).toEqual([
+      ['a/held', 'Pending', 1],
+      ['b/held', 'Waiting', 1],
+    ]);
+    holding.on = true;
+    w.clock.advance(1_000);
+    await reconcile(w, workflow, input);
+    expect(ran).toEqual(['a/held#1@0', 'b/held#1@0', 'a/held#2@1']);
+    expect(unitsOf(w).map(({ id, state, attempts, message }) => [id, state, attempts, message])).toEqual([
+      ['a/held', 'Waiting', 2, 'job running'],
+      ['b/held', 'Waiting', 1, 'job running'],
+    ]);
+    // Slots taken: c is not looked at, so not held yet. Once a slot frees up, it is held, not started.
+    w.clock.advance(2_000);
+    await reconcile(w, workflow, input);
+    expect(unitsOf(w).map(({ id, state, attempts, message }) => [id, state, attempts, message])).toEqual([
+      ['a/held', 'Succeeded', 2, undefined],
+      ['b/held', 'Succeeded', 1, undefined],
+      ['c/held', 'Pending', 0, 'held: the run is paused'],
+    ]);
+    expect(startsOf(w)).toEqual(['a/held#1', 'b/held#1', 'a/held#2']);
+  });
+
+  it('with failFast, a unit held before its first attempt is skipped, never started, once a unit has failed', async () => {
+    const w = world();
+    const ran: string[] = [];
+    const workflow = defineWorkflow<SweepInput>('sweep', [
+      fanOut<SweepInput, Check>({
+        name: 'checks',
+        concurrency: 2,
+        failFast: true,
+        units: (input) => input.checks,
+        hold: (unit) => (unit.check === 'held' ? { delayMs: 5_000, reason: 'held: the run is paused' } : undefined),
+        run: async (_ctx, unit) => {
+          ran.push(unit.id);
+          return fail(new NonRetryableError('lint found 3 errors'), { retryable: false });
+        },
+      }),
+    ]);
+    const result = await reconcile(w, workflow, { checks: [held('a'), job('b')] });
+    expect(result).toMatchObject({ state: 'failed', failedStep: 'checks', message: '1 of 2 units failed, 1 skipped' });
+    expect(ran).toEqual(['b/job']);
+    expect(unitsOf(w)[0]).toEqual({ id: 'a/held', state: 'Skipped', attempts: 0, startedAt: undefined, nextAttemptAt: undefined, message: 'not started: fail-fast after a failed unit' });
+    expect(startsOf(w)).toEqual(['b/job#1']);
+  });
+});

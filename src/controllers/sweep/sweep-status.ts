@@ -89,15 +89,16 @@ export const FINISHED_UNIT_STATES: ReadonlySet<UnitState> = new Set(['Passed', '
 /**
  * The `status.results` entry of a unit from its engine record (undefined: never started).
  *
- * Engine states map as: none → `Pending`; `Pending` (a retry is scheduled) → `Pending` with its attempts and
- * `nextAttemptAt`; `Running` → `Running`; `Waiting` (its Job runs) → `Running` with `nextAttemptAt`;
- * `Succeeded` → the verdict's `Passed`, `Failed` or `Errored`; `Failed` (the runner kept failing) → `Errored`;
- * `Skipped` → `Skipped`. {@link recordOf} reads it back, so the engine gets the same state after a restart.
+ * Engine states map as: none → `Pending`; `Pending` (held or deferred before its first attempt, no Job named yet,
+ * or a retry is scheduled) → `Pending` with its attempts and `nextAttemptAt`; `Running` → `Running`; `Waiting`
+ * (its Job runs) → `Running` with `nextAttemptAt`; `Succeeded` → the verdict's `Passed`, `Failed` or `Errored`;
+ * `Failed` (the runner kept failing) → `Errored`; `Skipped` → `Skipped`. {@link recordOf} reads it back, so the engine gets the same state after a restart.
  */
 export function resultOf(unit: SweepUnit, record: WorkflowUnit | undefined, jobName?: string): UnitResult {
   const base = { repository: unit.repository.name, check: unit.check.name };
-  const job = jobName === undefined ? {} : { jobName };
   if (record === undefined) return { ...base, state: 'Pending', attempts: 0 };
+  // A unit held before its first attempt has no Job yet.
+  const job = jobName === undefined || (record.state === 'Pending' && record.attempts === 0) ? {} : { jobName };
   const message = record.message === undefined || record.message === '' ? {} : { message: boundedMessage(record.message) };
   const attempts = Math.min(1000, record.attempts);
   if (record.state === 'Succeeded' || record.state === 'Failed' || record.state === 'Skipped') {
@@ -155,16 +156,18 @@ export function snapshotOf(status: Pick<SweepStatus, 'workflow' | 'results'> | u
 }
 
 /**
- * The snapshot with the units `due` picks made due now (`nextAttemptAt` dropped). The engine never looks at
- * a waiting unit before its `nextAttemptAt`; the controller uses this when what the unit waits for has
- * happened: its Job finished or vanished (seen in the Job cache), or the Sweep was resumed.
+ * The snapshot with the units `due` picks made due now (`nextAttemptAt` dropped), among those waiting within an
+ * attempt and those held before their first. The engine never looks at such a unit before its `nextAttemptAt`;
+ * the controller uses this when what the unit waits for has happened: its Job finished or vanished (seen in the
+ * Job cache), or the Sweep was resumed. A retry's backoff is never cut short.
  */
 export function withUnitsDue(snapshot: WorkflowSnapshot, due: (record: WorkflowUnit) => boolean): WorkflowSnapshot {
   const records = snapshot.units[CHECKS_STEP];
   if (records === undefined) return snapshot;
   let woke = false;
+  const waits = (record: WorkflowUnit): boolean => record.state === 'Waiting' || (record.state === 'Pending' && record.attempts === 0);
   const units = records.map((record) => {
-    if (record.state !== 'Waiting' || record.nextAttemptAt === undefined || !due(record)) return record;
+    if (!waits(record) || record.nextAttemptAt === undefined || !due(record)) return record;
     woke = true;
     const { nextAttemptAt: _dropped, ...rest } = record;
     return rest;

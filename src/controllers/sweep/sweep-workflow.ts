@@ -5,7 +5,7 @@ import type { Clock } from '../../resilience/clock.ts';
 import { isInvalidSpec, InvalidSpecError } from '../../providers/provider-error.ts';
 import type { SecretRef, SecretSource } from '../../providers/secret-reader.ts';
 import { isIdempotencyHeld } from '../../resilience/idempotency-store.ts';
-import { done, fanOut, step, wait, type SideEffectOptions, type StepContext, type StepOutcome } from '../../workflow/step.ts';
+import { done, fanOut, step, wait, type SideEffectOptions, type StepContext, type StepOutcome, type UnitHold } from '../../workflow/step.ts';
 import { defineWorkflow, type Workflow } from '../../workflow/workflow.ts';
 import { blockingReason } from '../provider-failure.ts';
 import type { SweepRun } from './sweep-run.ts';
@@ -25,6 +25,7 @@ const HTTP_CALL_SLACK_MS = 2_000;
  * operator then waits at most a call's timeout plus this before it takes over an interrupted unit.
  */
 const CLAIM_MARGIN_MS = 5_000;
+/** A unit held while the Sweep is suspended is looked at again after this long at the latest; resuming wakes it at once. */
 const HELD_POLL_MS = 60 * 60_000;
 
 /** What one reconcile of a Sweep run hands the workflow. */
@@ -127,11 +128,12 @@ function callTimeoutMs(unit: SweepUnit): number {
  * `spec.concurrency` in progress, stopping at the first failure with `spec.failFast`. Settings are read from
  * the spec each reconcile, so a changed concurrency or failFast applies to the run in progress.
  *
- * A unit, in one attempt: held back while suspended (if its check never started) or deferred to the next
- * reconcile (an http check, once the pass is past `startChecksUntilMs`); else its check is started as a side
- * effect (`start`: a Job created, or the checker's verdict), so a restarted operator never starts it twice in
- * one run. An http unit is then done with the verdict. A job unit looks at its Job: running → wait;
- * `Complete` → passed; `Failed` → failed (or errored when it timed out); gone before it finished → created
+ * A unit not started is held before its first attempt while the Sweep is suspended, and an http one once the pass
+ * is past `startChecksUntilMs` (deferred to the next reconcile): `Pending`, no attempt counted, no `startedAt`, no
+ * `job.started` and no slot held, so job units run meanwhile. A unit in an attempt whose check has not started
+ * (a retry) is held the same way within it. Otherwise its check is started as a side effect (`start`: a Job
+ * created, or the checker's verdict), so a restarted operator never starts it twice in one run. An http unit is
+ * then done with the verdict. A job unit looks at its Job: running → wait; `Complete` → passed; `Failed` → failed (or errored when it timed out); gone before it finished → created
  * again once (`recreate`), and errored if it goes missing again. An http unit whose checker's breaker refuses
  * calls is not run at all (the fan-out's `breaker`): it waits for the breaker, with no attempt counted, no call
  * made and no slot held, so job units run meanwhile. Any unit the engine defers because a dependency is out says
@@ -162,13 +164,22 @@ export function sweepWorkflow(spec: SweepSpec, options: SweepWorkflowOptions): W
   const observe = (ctx: StepContext<SweepRunInput>, unit: SweepUnit, handle: CheckHandle): Promise<CheckObservation> =>
     options.runners[unit.check.runner].observe({ unit: checkUnit(ctx.input, unit), handle, signal: ctx.signal });
 
-  /** A unit whose check has not started, and must not start now. */
+  /** Why a unit whose check has not started must not start now: the Sweep is suspended, or an http unit's pass has run its budget. */
+  const holdOf = (unit: SweepUnit, input: SweepRunInput): UnitHold | undefined => {
+    if (input.suspended()) return { delayMs: HELD_POLL_MS, reason: HELD_WHILE_SUSPENDED };
+    if (unit.check.runner === 'http' && options.clock.now() >= input.startChecksUntilMs) return { delayMs: 0, reason: DEFERRED_TO_NEXT_PASS };
+    return undefined;
+  };
+
+  /**
+   * A unit in an attempt whose check has not started, and must not start now: a retry (a unit never started is
+   * held before its attempt, by the fan-out's `hold`), or a unit that began its attempt as the suspension arrived.
+   */
   const heldBack = async (ctx: StepContext<SweepRunInput>, unit: SweepUnit): Promise<StepOutcome | undefined> => {
-    const suspended = ctx.input.suspended();
-    const pastBudget = unit.check.runner === 'http' && options.clock.now() >= ctx.input.startChecksUntilMs;
-    if (!suspended && !pastBudget) return undefined;
+    const hold = holdOf(unit, ctx.input);
+    if (hold === undefined) return undefined;
     if ((await ctx.recordedResult(CHECKS_STEP, 'start', unit.id)) !== undefined) return undefined;
-    return suspended ? wait(HELD_POLL_MS, HELD_WHILE_SUSPENDED) : wait(0, DEFERRED_TO_NEXT_PASS);
+    return wait(hold.delayMs, hold.reason);
   };
 
   const runUnit = async (ctx: StepContext<SweepRunInput>, unit: SweepUnit): Promise<StepOutcome> => {
@@ -208,6 +219,7 @@ export function sweepWorkflow(spec: SweepSpec, options: SweepWorkflowOptions): W
       units: (input) => input.units,
       unitFailed: (result) => (result as UnitVerdict | null)?.verdict !== 'passed',
       breaker: unitBreaker,
+      hold: holdOf,
       deferredMessage: dependencyMessage,
       run: runUnit,
     }),

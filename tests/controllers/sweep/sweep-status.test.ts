@@ -5,6 +5,7 @@ import { sweepRun } from '../../../src/controllers/sweep/sweep-run.ts';
 import {
   boundedMessage,
   composeSweepStatus,
+  HELD_WHILE_SUSPENDED,
   historyAfter,
   recordOf,
   recordsOf,
@@ -15,6 +16,7 @@ import {
   tally,
   VALIDATE_STEP,
   WAITING_FOR_DEPENDENCY,
+  withUnitsDue,
   type SweepStatusContext,
   type UnitVerdict,
 } from '../../../src/controllers/sweep/sweep-status.ts';
@@ -30,6 +32,7 @@ const T1 = '2026-01-01T00:00:05.250Z';
 
 describe('unit records in status.results', () => {
   const records: [string, WorkflowUnit][] = [
+    ['held before its first attempt', { id: 'api/lint', state: 'Pending', attempts: 0, nextAttemptAt: T1, message: HELD_WHILE_SUSPENDED }],
     ['a retry scheduled', { id: 'api/lint', state: 'Pending', attempts: 2, startedAt: T0, nextAttemptAt: T1, message: 'attempt 2 failed: 503' }],
     ['an attempt in progress', { id: 'api/lint', state: 'Running', attempts: 1, startedAt: T0 }],
     ['waiting on its Job', { id: 'api/lint', state: 'Waiting', attempts: 1, startedAt: T0, nextAttemptAt: T1, message: 'Job running' }],
@@ -53,8 +56,9 @@ describe('unit records in status.results', () => {
   it('maps engine states to the API states, keeping attempts, duration, message and Job name', () => {
     // No Job exists before the unit starts, so none is named.
     expect(resultOf(unit, undefined, 'nightly-0123456789')).toEqual({ repository: 'api', check: 'lint', state: 'Pending', attempts: 0 });
-    expect(records.map(([, record]) => resultOf(unit, record).state)).toEqual(['Pending', 'Running', 'Running', 'Passed', 'Failed', 'Errored', 'Skipped']);
-    expect(resultOf(unit, records[3]?.[1])).toEqual({ repository: 'api', check: 'lint', state: 'Passed', attempts: 1, durationMs: 4000, message: 'Job completed', jobName: 'nightly-0123456789' });
+    expect(records.map(([, record]) => resultOf(unit, record).state)).toEqual(['Pending', 'Pending', 'Running', 'Running', 'Passed', 'Failed', 'Errored', 'Skipped']);
+    expect(resultOf(unit, records[0]?.[1], 'nightly-0123456789')).toEqual({ repository: 'api', check: 'lint', state: 'Pending', attempts: 0, nextAttemptAt: T1, message: HELD_WHILE_SUSPENDED });
+    expect(resultOf(unit, records[4]?.[1])).toEqual({ repository: 'api', check: 'lint', state: 'Passed', attempts: 1, durationMs: 4000, message: 'Job completed', jobName: 'nightly-0123456789' });
     // A unit the runner kept failing has no verdict: errored, its duration from its own times.
     expect(resultOf(unit, { id: 'api/lint', state: 'Failed', attempts: 5, startedAt: T0, finishedAt: T1, message: 'failed after 5 attempts: 503' })).toEqual({
       repository: 'api',
@@ -69,6 +73,27 @@ describe('unit records in status.results', () => {
   it('a unit never started has no record, so the engine starts it when a slot is free', () => {
     expect(recordOf(resultOf(unit, undefined))).toBeUndefined();
     expect(recordsOf(undefined)).toEqual([]);
+  });
+
+  it('a unit held before its first attempt or waiting within one is made due when asked; a retry keeps its backoff', () => {
+    const snapshot: WorkflowSnapshot = {
+      workflow: { id: 'uid/1/run', steps: [{ name: 'checks', state: 'Waiting', attempts: 1, nextAttemptAt: T1 }] },
+      units: {
+        checks: [
+          { id: 'a/lint', state: 'Pending', attempts: 0, nextAttemptAt: T1, message: HELD_WHILE_SUSPENDED },
+          { id: 'b/lint', state: 'Waiting', attempts: 1, startedAt: T0, nextAttemptAt: T1, message: HELD_WHILE_SUSPENDED },
+          { id: 'c/lint', state: 'Pending', attempts: 1, startedAt: T0, nextAttemptAt: T1, message: 'attempt 1 failed: 503' },
+        ],
+      },
+    };
+    const woken = withUnitsDue(snapshot, () => true);
+    expect(woken.units['checks']?.map((record) => [record.id, record.nextAttemptAt])).toEqual([
+      ['a/lint', undefined],
+      ['b/lint', undefined],
+      ['c/lint', T1],
+    ]);
+    expect(woken.workflow.steps[0]?.nextAttemptAt).toBeUndefined();
+    expect(withUnitsDue(snapshot, () => false)).toBe(snapshot);
   });
 });
 

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { sweepRun, workHash } from '../../../src/controllers/sweep/sweep-run.ts';
 import { DEFERRED_TO_NEXT_PASS, HELD_WHILE_SUSPENDED, tally } from '../../../src/controllers/sweep/sweep-status.ts';
+import { ServerError } from '../../../src/kube/errors.ts';
 import { createLogger } from '../../../src/observability/logger.ts';
 import { HttpCheckRunner } from '../../../src/providers/checks/http-check-runner.ts';
 import { IDEMPOTENCY_KEY_ANNOTATION, REPOSITORY_LABEL, CHECK_LABEL } from '../../../src/providers/checks/job-check-manifest.ts';
@@ -17,6 +18,9 @@ function mixedOutcomes(rig: SweepRig): void {
     rig.jobs.finish(job.metadata.name ?? '', repository === 'b' && check === 'lint' ? 'Failed' : repository === 'c' && check === 'test' ? 'DeadlineExceeded' : 'Complete');
   }
 }
+
+/** `unit#attempt` of each job.started of a unit, in order. */
+const unitsStarted = (rig: SweepRig): string[] => rig.world.events.events.flatMap((event) => (event.type === 'job.started' && event.unit !== undefined ? [`${event.unit}#${event.attempt}`] : []));
 
 const countBy = (names: readonly string[]): Map<string, number> => names.reduce((counts, name) => counts.set(name, (counts.get(name) ?? 0) + 1), new Map<string, number>());
 
@@ -155,12 +159,40 @@ describe('the Sweep workflow with the job runner', () => {
     expect(rig.jobs.created).toHaveLength(2);
     const states = rig.status?.results?.map((r) => r.state);
     expect(states?.slice(0, 2)).toEqual(['Passed', 'Passed']);
-    expect(rig.status?.results?.filter((r) => r.message === HELD_WHILE_SUSPENDED)).toHaveLength(2);
+    // Every unit not started is held, none started: no attempt, no startedAt, no Job named, no job.started.
+    const held = rig.status?.results?.slice(2) ?? [];
+    expect(held.map((r) => [r.state, r.attempts, r.message, r.startedAt, r.jobName])).toEqual(Array.from({ length: 6 }, () => ['Pending', 0, HELD_WHILE_SUSPENDED, undefined, undefined]));
+    expect(unitsStarted(rig)).toEqual(['a/lint#1', 'a/test#1']);
 
     const { results } = await rig.drive(spec, run, mixedOutcomes);
     expect(results.at(-1)?.state).toBe('failed');
     expect(rig.jobs.created).toHaveLength(8);
     expect(rig.status?.results?.every((r) => r.attempts === 1)).toBe(true);
+    expect(unitsStarted(rig).sort()).toEqual(['a/lint', 'a/test', 'b/lint', 'b/test', 'c/lint', 'c/test', 'd/lint', 'd/test'].map((unit) => `${unit}#1`));
+  });
+
+  it('a unit due for a retry while the Sweep is suspended creates no Job, held within its attempt, and resumed, creates it once', async () => {
+    const rig = new SweepRig();
+    const spec = sweepSpec({ repositories: [{ name: 'a', url: 'https://github.com/acme/a' }], checks: [{ name: 'lint', runner: 'job', image: 'node:24' }] });
+    const run = SweepRig.firstRun(spec);
+    const name = rig.jobName(run, 'a', 'lint');
+    // Creating the Job fails once (the API server answers 500): the unit is due for a retry, its check not started.
+    const create = rig.jobs.create.bind(rig.jobs);
+    let failures = 1;
+    rig.jobs.create = (resource, object) => (failures-- > 0 ? Promise.reject(new ServerError(500, 'InternalError', 'etcd leader changed')) : create(resource, object));
+    await rig.reconcile(spec, run);
+    expect(rig.status?.results?.[0]).toMatchObject({ state: 'Pending', attempts: 1 });
+
+    const suspended = { ...spec, suspend: true };
+    rig.world.clock.advance(1_000);
+    await rig.reconcile(suspended, run);
+    expect(rig.jobs.created).toEqual([]);
+    expect(rig.status?.results?.[0]).toMatchObject({ state: 'Running', attempts: 2, message: HELD_WHILE_SUSPENDED });
+
+    const { results } = await rig.drive(spec, run, mixedOutcomes);
+    expect(results.at(-1)?.state).toBe('succeeded');
+    expect(rig.jobs.created).toEqual([name]);
+    expect(rig.status?.results?.[0]).toMatchObject({ state: 'Passed', attempts: 2 });
   });
 });
 
@@ -271,12 +303,41 @@ describe('the Sweep workflow with the http runner and a checker service', () => 
     const spec = httpSpec(['a', 'b', 'c']);
     const run = SweepRig.firstRun(spec);
     const first = await rig.reconcile(spec, run, { startChecksUntilMs: rig.world.clock.now() });
-    expect(first).toEqual(expect.objectContaining({ state: 'running', requeueAfterMs: 0 }));
+    expect(first).toEqual(expect.objectContaining({ state: 'running', requeueAfterMs: 1 }));
     expect(checker.totalCalls).toBe(0);
-    expect(rig.status?.results?.filter((r) => r.message === DEFERRED_TO_NEXT_PASS)).toHaveLength(2);
+    // Deferred before they started: no attempt, no startedAt, no job.started, and no slot held.
+    expect(rig.status?.results?.map((r) => [r.state, r.attempts, r.message, r.startedAt])).toEqual(Array.from({ length: 3 }, () => ['Pending', 0, DEFERRED_TO_NEXT_PASS, undefined]));
+    expect(unitsStarted(rig)).toEqual([]);
+    rig.world.clock.advance(1);
     const second = await rig.reconcile(spec, run);
     expect(second.state).toBe('succeeded');
     expect(checker.totalCalls).toBe(3);
+    expect(rig.status?.results?.every((r) => r.state === 'Passed' && r.attempts === 1)).toBe(true);
+    expect(unitsStarted(rig)).toEqual(['a/merge-ready#1', 'b/merge-ready#1', 'c/merge-ready#1']);
+  });
+
+  it('http units deferred to the next pass hold no slot: the job units behind them start in this pass', async () => {
+    const rig = httpRig();
+    const spec = sweepSpec({
+      repositories: ['a', 'b'].map((name) => ({ name, url: `https://github.com/acme/${name}` })),
+      checks: [{ name: 'merge-ready', runner: 'http', url: checker.url, secretRef: { name: 'checker', key: 'hmac' }, timeoutSeconds: 30 }, { name: 'lint', runner: 'job', image: 'node:24' }],
+      concurrency: 2,
+    });
+    const run = SweepRig.firstRun(spec);
+    await rig.reconcile(spec, run, { startChecksUntilMs: rig.world.clock.now() });
+    expect(checker.totalCalls).toBe(0);
+    expect(rig.jobs.created).toEqual([rig.jobName(run, 'a', 'lint'), rig.jobName(run, 'b', 'lint')]);
+    expect(rig.status?.results?.map((r) => [r.repository, r.check, r.state, r.attempts])).toEqual([
+      ['a', 'merge-ready', 'Pending', 0],
+      ['a', 'lint', 'Running', 1],
+      ['b', 'merge-ready', 'Pending', 0],
+      ['b', 'lint', 'Running', 1],
+    ]);
+    const { results } = await rig.drive(spec, run, (r) => {
+      for (const job of r.jobs.active()) r.jobs.finish(job.metadata.name ?? '', 'Complete');
+    });
+    expect(results.at(-1)?.state).toBe('succeeded');
+    expect(checker.totalCalls).toBe(2);
     expect(rig.status?.results?.every((r) => r.state === 'Passed' && r.attempts === 1)).toBe(true);
   });
 });
