@@ -1,8 +1,10 @@
 // Which run of a Sweep is current: its identity (generation, work, schedule tick) and when a new one starts.
 import { createHash } from 'node:crypto';
-import type { SweepSpec } from '../../api/sweep.ts';
+import { structuralSchema, type SchemaNode } from '../../api/structural-schema.ts';
+import { sweepSpecSchema, type SweepSpec } from '../../api/sweep.ts';
 import { canonicalJson } from '../../events/canonical-json.ts';
 import { workflowRunId } from '../../workflow/workflow.ts';
+import { withoutDefaults } from '../without-defaults.ts';
 import type { ScheduleDecision, SweepSchedule } from './sweep-schedule.ts';
 
 const WORK_HASH_LENGTH = 10;
@@ -25,15 +27,32 @@ export interface SweepRun {
   readonly runId: string;
 }
 
+/** The Sweep spec's schema as the hash reads it, built on first use. */
+let specSchemaNode: SchemaNode | undefined;
+
+type SweepWork = Pick<SweepSpec, 'repositories' | 'checks' | 'retryPolicy'>;
+
+function hashOf(value: unknown): string {
+  return createHash('sha256').update(canonicalJson(value), 'utf8').digest('hex').slice(0, WORK_HASH_LENGTH);
+}
+
+const workOf = (spec: SweepWork): SweepWork => ({ repositories: spec.repositories, checks: spec.checks, retryPolicy: spec.retryPolicy });
+
 /**
- * A short hash of what a run checks: the repositories, the checks and the retry policy. A spec change that
- * alters them starts a new run; one that changes only how the run goes (`concurrency`, `failFast`,
- * `suspend`, `schedule`, `ttlSecondsAfterFinished`) applies to the run in progress, so suspending and
- * resuming a Sweep continues it instead of starting over.
+ * A short hash of what a run checks: the repositories, the checks and the retry policy, without the fields that
+ * hold their default (`schema`, by default the Sweep spec's own, says which: tests hand a later version's). A spec
+ * change that alters them starts a new run; one that changes only how the run goes (`concurrency`, `failFast`,
+ * `suspend`, `schedule`, `ttlSecondsAfterFinished`) applies to the run in progress, so suspending and resuming a
+ * Sweep continues it instead of starting over. Leaving defaults out keeps the hash of an unchanged spec when a
+ * later operator adds a field with a default: only a value other than the default changes it.
  */
-export function workHash(spec: Pick<SweepSpec, 'repositories' | 'checks' | 'retryPolicy'>): string {
-  const work = canonicalJson({ repositories: spec.repositories, checks: spec.checks, retryPolicy: spec.retryPolicy });
-  return createHash('sha256').update(work, 'utf8').digest('hex').slice(0, WORK_HASH_LENGTH);
+export function workHash(spec: SweepWork, schema: SchemaNode = (specSchemaNode ??= structuralSchema(sweepSpecSchema))): string {
+  return hashOf(withoutDefaults(workOf(spec), schema));
+}
+
+/** The hash run labels had before {@link workHash} left defaults out. */
+function defaultsAppliedWorkHash(spec: SweepWork): string {
+  return hashOf(workOf(spec));
 }
 
 /** `YYYYMMDDTHHMMZ` of a tick (ticks fall on whole minutes: schedules have five fields). */
@@ -106,7 +125,10 @@ export function planRun(input: RunPlanInput): RunPlan {
   const hash = workHash(input.spec);
   const current = parseRun(input.workflow?.id, input.uid);
   const suspended = input.spec.suspend;
-  if (current === undefined || current.workHash !== hash) {
+  // The same work: the same generation (the API server bumps it with every change of the spec, whatever an
+  // operator's hash of it says), or the same hash, in either form (a run labelled before hashes left defaults out).
+  const sameWork = current !== undefined && (current.generation === input.generation || current.workHash === hash || current.workHash === defaultsAppliedWorkHash(input.spec));
+  if (current === undefined || !sameWork) {
     return suspended ? { kind: 'idle' } : { kind: 'start', run: sweepRun(input.generation, hash), reason: 'spec', missedTicks: 0 };
   }
   if (input.workflow?.finishedAt === undefined || suspended || input.schedule === undefined) return { kind: 'continue', run: current };

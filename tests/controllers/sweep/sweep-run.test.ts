@@ -1,5 +1,9 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { structuralSchema } from '../../../src/api/structural-schema.ts';
 import { sweepSpecSchema, type SweepSpec } from '../../../src/api/sweep.ts';
+import { canonicalJson } from '../../../src/events/canonical-json.ts';
 import { parseRun, planRun, runWorkflowId, sweepRun, workHash, type RunPlanInput } from '../../../src/controllers/sweep/sweep-run.ts';
 import { SweepSchedule } from '../../../src/controllers/sweep/sweep-schedule.ts';
 import { parseUnitId, sweepUnits, unitId } from '../../../src/controllers/sweep/sweep-units.ts';
@@ -40,6 +44,21 @@ describe('the run of a Sweep', () => {
     expect(workHash(spec({ repositories: [{ name: 'api', url: 'https://github.com/acme/api', ref: 'v2' }] }))).not.toBe(base);
   });
 
+  it('keeps its hash when a later schema adds fields with defaults, and when the spec spells defaults out', () => {
+    const written = { repositories: [{ name: 'api', url: 'https://github.com/acme/api' }], checks: [{ name: 'lint', runner: 'job', image: 'node:24' }] };
+    const base = workHash(sweepSpecSchema.parse(written));
+    // A later operator's schema: the checks gain a field with a default.
+    const later = z.object({
+      ...sweepSpecSchema.shape,
+      checks: z.array(z.object({ name: z.string(), runner: z.string(), image: z.string(), cpu: z.string().default('100m').describe('CPU request.') })).describe('Checks.'),
+    });
+    const hashLater = (checks: Record<string, unknown>[]) => workHash(later.parse({ ...written, checks }) as unknown as SweepSpec, structuralSchema(later));
+    expect(hashLater([{ name: 'lint', runner: 'job', image: 'node:24' }])).toBe(base);
+    expect(hashLater([{ name: 'lint', runner: 'job', image: 'node:24', cpu: '100m' }])).toBe(base);
+    expect(hashLater([{ name: 'lint', runner: 'job', image: 'node:24', cpu: '2' }])).not.toBe(base);
+    expect(workHash(sweepSpecSchema.parse({ ...written, retryPolicy: 'default' }))).toBe(base);
+  });
+
   it('names runs so that status.workflow.id parses back to the same run', () => {
     const plain = sweepRun(3, 'a1b2c3d4e5');
     const ticked = sweepRun(4, 'a1b2c3d4e5', at('2026-03-01T03:00:00Z'));
@@ -52,6 +71,17 @@ describe('the run of a Sweep', () => {
   });
 
   const input = (overrides: Partial<RunPlanInput> = {}): RunPlanInput => ({ uid: UID, generation: 1, spec: spec(), workflow: undefined, schedule: undefined, nowMs: at('2026-01-01T01:00:00Z'), ...overrides });
+
+  it('carries on the run of the current generation whatever hash labels it, and a run labelled before hashes left defaults out', () => {
+    const otherwise = runWorkflowId(UID, sweepRun(3, '0123456789'));
+    expect(planRun(input({ generation: 3, workflow: { id: otherwise } }))).toEqual({ kind: 'continue', run: sweepRun(3, '0123456789') });
+    expect(planRun(input({ generation: 4, workflow: { id: otherwise } }))).toMatchObject({ kind: 'start', run: { generation: 4 } });
+    const { repositories, checks, retryPolicy } = spec();
+    const labelled = createHash('sha256').update(canonicalJson({ repositories, checks, retryPolicy }), 'utf8').digest('hex').slice(0, 10);
+    expect(labelled).not.toBe(workHash(spec()));
+    const run = sweepRun(1, labelled);
+    expect(planRun(input({ generation: 2, spec: spec({ suspend: true }), workflow: { id: runWorkflowId(UID, run) } }))).toEqual({ kind: 'continue', run });
+  });
 
   it('starts a run of the current generation when status has none, or one of other work', () => {
     expect(planRun(input({ generation: 2 }))).toEqual({ kind: 'start', run: sweepRun(2, workHash(spec())), reason: 'spec', missedTicks: 0 });
