@@ -68,7 +68,7 @@ export class LifecycleControllers {
         const ns = this.#store.get(NAMESPACE_BUCKET, '', object.namespace);
         if (ns?.deleting === true) this.#enqueue(`ns|${object.namespace}`);
       }
-      if (this.#customStorages.size === 0 || this.#customStoragesGeneration !== this.#registry.generation) {
+      if (this.#customStoragesGeneration !== this.#registry.generation) {
         this.#customStorages = new Set(this.#registry.all().filter((type) => !type.builtin).map((type) => type.storage));
         this.#customStoragesGeneration = this.#registry.generation;
       }

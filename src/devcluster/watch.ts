@@ -2,6 +2,7 @@
 import type { ServerResponse } from 'node:http';
 import type { Clock, TimerHandle } from '../resilience/clock.ts';
 import type { JsonObject } from './json.ts';
+import { LineStream } from './line-stream.ts';
 import type { ObjectService } from './object-service.ts';
 import { apiVersionOf, type ResourceType } from './resource-type.ts';
 import type { Selector } from './selectors.ts';
@@ -30,18 +31,19 @@ export interface WatchSettings {
   readonly bookmarkIntervalMs: number;
   /** Watch length when the client sets no timeoutSeconds. */
   readonly defaultTimeoutMs: number;
-  /** A watcher whose unsent data still exceeds this `slowWatcherGraceMs` later is closed; it resumes from its last resourceVersion. */
+  /** A watcher whose unsent data (queued lines and socket buffer) still exceeds this `slowWatcherGraceMs` later is closed; it resumes from its last resourceVersion. */
   readonly maxBufferedBytes: number;
   readonly slowWatcherGraceMs: number;
 }
 
 interface Watcher {
   readonly request: WatchRequest;
-  readonly res: ServerResponse;
+  readonly stream: LineStream;
   readonly startRv: number;
   columnsSent: boolean;
   overflowCheck: boolean;
-  close(): void;
+  /** Ends the watch; queued lines are written first unless the watcher is closed for being too slow. */
+  close(queued?: 'write' | 'drop'): void;
 }
 
 function fieldsOf(stored: StoredObject): Record<string, string> {
@@ -111,21 +113,15 @@ export class WatchHub {
   }
 
   #send(watcher: Watcher, line: string): void {
-    const res = watcher.res;
-    // Changes committed in one turn of the event loop (a deletecollection, a burst of writes) leave in one
-    // socket write instead of one each.
-    if (res.writableCorked === 0) {
-      res.cork();
-      process.nextTick(() => res.uncork());
-    }
-    res.write(line);
-    if (res.writableLength > this.#settings.maxBufferedBytes && !watcher.overflowCheck) {
+    const stream = watcher.stream;
+    stream.push(line);
+    if (stream.backlog > this.#settings.maxBufferedBytes && !watcher.overflowCheck) {
       // A burst (a deletecollection) may fill the buffer of a healthy watcher; only one that has not
       // drained it a while later is slow, and is closed like kube-apiserver drops a blocked watcher.
       watcher.overflowCheck = true;
       this.#settings.clock.setTimeout(() => {
         watcher.overflowCheck = false;
-        if (res.writableLength > this.#settings.maxBufferedBytes) watcher.close();
+        if (stream.backlog > this.#settings.maxBufferedBytes) watcher.close('drop');
       }, this.#settings.slowWatcherGraceMs);
     }
   }
@@ -205,11 +201,11 @@ export class WatchHub {
     const watchers = entry.watchers;
     const watcher: Watcher = {
       request,
-      res,
+      stream: new LineStream(res),
       startRv: current,
       columnsSent: false,
       overflowCheck: false,
-      close: () => {
+      close: (queued = 'write') => {
         if (closed) return;
         closed = true;
         for (const timer of timers) clock.clearTimeout(timer);
@@ -219,7 +215,7 @@ export class WatchHub {
           owner.unsubscribe();
           this.#byBucket.delete(bucket);
         }
-        if (!res.writableEnded) res.end();
+        watcher.stream.end(queued);
       },
     };
     for (const stored of initial) this.#send(watcher, request.table !== undefined ? this.#tableLine(watcher, 'ADDED', stored) : this.#line(request.type, 'ADDED', stored));

@@ -148,6 +148,30 @@ describe('watches', () => {
     expect(events.slice(0, -1).length).toBeGreaterThan(0);
   });
 
+  it('delivers the DELETED events of a large deletecollection whole, one per line, in the order of their resourceVersions', async () => {
+    const configmaps = `/api/v1/namespaces/${cluster.namespace}/configmaps`;
+    const count = 400;
+    const names = Array.from({ length: count }, (_, i) => `burst-${String(i).padStart(3, '0')}`);
+    for (let i = 0; i < count; i += 40) {
+      await Promise.all(names.slice(i, i + 40).map((name) => cluster.request('POST', configmaps, { body: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, labels: { batch: 'burst' } }, data: { name, payload: 'x'.repeat(1000) } } })));
+    }
+    // The list and the deletecollection answer span several writes; each must still be one JSON document.
+    const list = (await cluster.request('GET', `${configmaps}?labelSelector=batch%3Dburst`)).json<{ metadata: { resourceVersion: string }; items: { metadata: { name: string } }[] }>();
+    expect(list.items.map((item) => item.metadata.name)).toEqual(names);
+    const watch = await cluster.stream(`${configmaps}?watch=1&resourceVersion=${list.metadata.resourceVersion}&labelSelector=batch%3Dburst&timeoutSeconds=20`);
+    const deleted = await cluster.request('DELETE', `${configmaps}?labelSelector=batch%3Dburst`);
+    expect(deleted.status).toBe(200);
+    expect(deleted.json<{ items: { metadata: { name: string } }[] }>().items.map((item) => item.metadata.name)).toEqual(names);
+    // `next` parses each line on its own: two events on one line, or one split over two, would not parse.
+    const events: { type: string; object: { metadata: { name: string; resourceVersion: string }; data: { name: string; payload: string } } }[] = [];
+    for (let i = 0; i < count; i++) events.push((await watch.next<(typeof events)[number]>()) as (typeof events)[number]);
+    watch.close();
+    expect(events.every((event) => event.type === 'DELETED' && event.object.data.name === event.object.metadata.name && event.object.data.payload.length === 1000)).toBe(true);
+    expect(events.map((event) => event.object.metadata.name).sort()).toEqual(names);
+    const versions = events.map((event) => Number(event.object.metadata.resourceVersion));
+    expect(versions.every((version, i) => i === 0 || version > (versions[i - 1] as number))).toBe(true);
+  });
+
   it.skipIf(!FAULTS_AVAILABLE)('ends every open watch when the fault injector closes them', async () => {
     skipReason('closing watches');
     const watch = await cluster.stream(`${gizmos}?watch=1&resourceVersion=${await listRv()}&timeoutSeconds=30`);
