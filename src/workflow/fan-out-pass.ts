@@ -268,7 +268,8 @@ export class FanOutPass<Input> {
   /**
    * Some units have not finished: the group waits for the earliest time one of them can go on (a unit holding its
    * slot, the end of a retry's backoff or of a hold, a breaker letting calls through again). A unit due but without
-   * a free slot adds none: it goes on when a unit holding a slot moves, which wakes the group. Its hold or deferral
+   * a free slot adds none: it goes on when a unit holding a slot moves, which wakes the group; one due with a slot
+   * free (its hold or deferral ran out during the pass) makes the group due at once. Its hold or deferral
    * is over, so its record stops saying why it waited: a unit never started loses its record (it is simply not
    * started yet), one due for a retry says it waits for a slot.
    */
@@ -277,14 +278,20 @@ export class FanOutPass<Input> {
     const nowMs = this.#deps.clock.now();
     const refused = this.#refusals();
     const holders = this.#holders(refused);
+    // A slot is free when this pass left one (a unit whose hold or deferral ran out while others ran): go on at once.
+    const slotFree = !this.#stopping && holders.size < this.#definition.concurrency;
     let dueAtMs = Number.POSITIVE_INFINITY;
     for (const unit of this.#units) {
       const progress = records.get(unit.id);
       if (progress === undefined || FINAL_STATES.has(progress.state)) continue;
       const atMs = progress.nextAttemptAt === undefined ? nowMs : Date.parse(progress.nextAttemptAt);
-      if (atMs > nowMs || holders.has(unit.id)) dueAtMs = Math.min(dueAtMs, Math.max(nowMs, atMs));
-      else if (refused(unit)) continue;
-      else if (this.#notStarted(progress)) records.delete(unit.id);
+      if (atMs > nowMs || holders.has(unit.id)) {
+        dueAtMs = Math.min(dueAtMs, Math.max(nowMs, atMs));
+        continue;
+      }
+      if (refused(unit)) continue;
+      if (slotFree) dueAtMs = nowMs;
+      if (this.#notStarted(progress)) records.delete(unit.id);
       else records.set(unit.id, withChanges(progress, { message: WAITING_FOR_SLOT }, ['nextAttemptAt']));
     }
     const finished = this.#units.filter((unit) => FINAL_STATES.has(records.get(unit.id)?.state ?? 'Pending')).length;

@@ -587,6 +587,39 @@ describe('fan-out units the group holds', () => {
     expect(startsOf(w)).toEqual(['d/job#1', 'e/job#1', 'a/held#1', 'b/held#1', 'c/held#1']);
   });
 
+  it('a unit whose hold runs out while other units run makes the group due at once when a slot is free, not at the next Job poll', async () => {
+    const w = world();
+    const budgetEndsMs = w.clock.now() + 5_000;
+    const call = (unit: Check) => ({ id: `${unit.repo}/call`, repo: unit.repo, check: 'call' });
+    const workflow = defineWorkflow<SweepInput>('sweep', [
+      fanOut<SweepInput, Check>({
+        name: 'checks',
+        concurrency: 3,
+        units: (input) => input.checks,
+        // The Sweep's pass budget: calls not started once it is spent wait for the next pass.
+        hold: (unit) => (unit.check === 'call' && w.clock.now() >= budgetEndsMs ? { delayMs: 0, reason: 'deferred to the next pass' } : undefined),
+        run: async (ctx, unit) => {
+          if (unit.check === 'job') {
+            const createdAtMs = await ctx.sideEffect('job', async () => ctx.clock.now());
+            return ctx.clock.now() - createdAtMs < 30_000 ? wait(30_000, 'job running') : done({ verdict: 'pass' });
+          }
+          // Calls take time: the clock moves during the pass.
+          if (unit.repo === 'b') w.clock.advance(6_000);
+          if (unit.repo === 'c') {
+            await flush();
+            w.clock.advance(1_000);
+          }
+          return done({ verdict: 'pass' });
+        },
+      }),
+    ]);
+    const input = { checks: [job('a'), call(job('b')), call(job('c')), call(job('d'))] };
+    const result = await reconcile(w, workflow, input);
+    // d was held (the budget spent) while c still ran; c's end left two slots free for it.
+    expect(unitsOf(w).find((unit) => unit.id === 'd/call')).toBeUndefined();
+    expect(result).toMatchObject({ state: 'running', requeueAfterMs: 0 });
+  });
+
   it('holds only units not started: a unit due for a retry runs its attempt while the units behind it are held', async () => {
     const w = world();
     const ran: string[] = [];
