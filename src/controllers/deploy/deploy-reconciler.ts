@@ -23,7 +23,7 @@ import { withResourceFinalizer } from '../resource-finalizer.ts';
 import { MaskedStatusWriter } from '../masked-status-writer.ts';
 import { OwnWrites } from '../own-writes.ts';
 import { ResourceStatusStore, snapshotOf } from '../resource-status-store.ts';
-import { suspendedState, withState, type ResourceState } from '../resource-state.ts';
+import { SUSPENDED, suspendedState, withState, type ResourceState } from '../resource-state.ts';
 import { resourceRefOf } from '../workflow-event-relay.ts';
 import { auditTrail } from './deploy-audit.ts';
 import { DeployMetrics } from './deploy-metrics.ts';
@@ -218,8 +218,10 @@ export class DeployReconciler implements Reconciler<DeployObject> {
       });
       // A run that finished in an earlier reconcile saves nothing, nor does one whose next step is not due yet; a
       // generation that only toggled suspend since then still needs its phase and conditions written, at once (the
-      // status writer sends nothing when they are the same).
-      if (store.lastSnapshot !== undefined && store.lastSnapshot === persisted) await store.refresh();
+      // status writer sends nothing when they are the same). Only then: a run waiting on a dependency that is out
+      // would have its DependencyUnavailable reason recomposed away (that note lives for the reconcile that met it).
+      const resumed = object.status?.phase === SUSPENDED;
+      if (store.lastSnapshot !== undefined && store.lastSnapshot === persisted && (result.state !== 'running' || resumed)) await store.refresh();
     } finally {
       // Also when a step or a save failed: what was saved before it is what the next reconcile must start from.
       this.#written.remember(store.object);

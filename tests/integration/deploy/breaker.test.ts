@@ -4,7 +4,7 @@ import { condition, startDeploySuite, stepOf, TEST_TUNING, type DeploySuite, typ
 
 const TOKEN = 'breaker-railway-token-0b7d4a11';
 const IDS = { projectId: 'proj-1', environmentId: 'env-1', serviceId: 'svc-storm' };
-const HALF_OPEN_MS = 2_000;
+const HALF_OPEN_MS = 4_000;
 
 let suite: DeploySuite;
 let operator: OperatorUnderTest;
@@ -40,6 +40,12 @@ describe('a provider answering 5xx', () => {
     expect(Date.parse(waiting?.nextAttemptAt ?? '') - seenAtMs).toBeLessThanOrEqual(HALF_OPEN_MS + 250);
     const breakers = (await (await fetch(`${operator.endpoints.probes ?? ''}/debug/breakers`)).json()) as { breakers: { name: string; state: string }[] };
     expect(breakers.breakers.find((breaker) => breaker.name === 'provider:railway')?.state).toBe('open');
+    // A reconcile before the half-open (an approval annotation wakes it) finds the step not due and keeps the reason.
+    await suite.patchDeploy('storm', { metadata: { annotations: { 'operator.blackroad.io/approved-by': 'someone' } } });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const stillBlocked = await suite.getDeploy('storm');
+    expect(stillBlocked?.status?.phase).toBe('Deploying');
+    expect(condition(stillBlocked as DeployView, 'Reconciling')?.reason).toBe('DependencyUnavailable');
 
     const done: DeployView = await suite.waitForDeploy('storm', (deploy) => deploy.status?.phase === 'Succeeded', 15_000);
     // Two failed attempts; the third failure opened the breaker, which is the outage's and not the Deploy's:
