@@ -103,7 +103,8 @@ function reopenedAtValidate(snapshot: WorkflowSnapshot): WorkflowSnapshot {
  * Guarantees: the spec is never written; a run that failed in this reconcile ends with a `TerminalError` (no
  * retry, Stalled written), except at validate: Stalled too, but what validate found missing is looked for again
  * after a bounded delay, and once it is there the run is reopened at validate; announcements (events,
- * `blackroad_deploys_total`) are made once, by the reconcile in which the run finished.
+ * `blackroad_deploys_total`) are made by the reconcile in which the run finished: once, or, for a run reopened at
+ * validate, once more when it finishes again (it did fail then; what happened after is a second outcome).
  */
 export class DeployReconciler implements Reconciler<DeployObject> {
   readonly #context: ControllerContext;
