@@ -1,5 +1,7 @@
-// A spec with every field that holds its schema's default left out: a form that fields added later with a default do not change.
+// A spec with every field that holds its schema's default left out (a form that fields added later with a default do not change), and the short hash run labels take of it.
+import { createHash } from 'node:crypto';
 import type { SchemaNode } from '../api/structural-schema.ts';
+import { canonicalJson } from '../events/canonical-json.ts';
 import { jsonEqual } from '../runtime/merge-patch.ts';
 
 /**
@@ -26,4 +28,12 @@ export function withoutDefaults(value: unknown, schema: SchemaNode): unknown {
     kept[name] = canonical;
   }
   return kept;
+}
+
+/** How many hex digits of the hash a run label keeps. */
+const RUN_HASH_LENGTH = 10;
+
+/** The hash a run label holds of `value` (the work of a run): the start of the SHA-256 of its canonical JSON. */
+export function runHash(value: unknown): string {
+  return createHash('sha256').update(canonicalJson(value), 'utf8').digest('hex').slice(0, RUN_HASH_LENGTH);
 }

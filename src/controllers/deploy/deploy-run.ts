@@ -1,12 +1,8 @@
 // Which run of a Deploy is current: the generation whose spec started it, and a hash of what it deploys.
-import { createHash } from 'node:crypto';
 import { deploySpecSchema, type DeploySpec } from '../../api/deploy.ts';
 import { structuralSchema, type SchemaNode } from '../../api/structural-schema.ts';
-import { canonicalJson } from '../../events/canonical-json.ts';
 import { workflowRunId } from '../../workflow/workflow.ts';
-import { withoutDefaults } from '../without-defaults.ts';
-
-const SPEC_HASH_LENGTH = 10;
+import { runHash, withoutDefaults } from '../without-defaults.ts';
 
 let specSchemaNode: SchemaNode | undefined;
 
@@ -26,10 +22,6 @@ function specSchema(): SchemaNode {
   return (specSchemaNode ??= structuralSchema(deploySpecSchema));
 }
 
-function hashOf(value: unknown): string {
-  return createHash('sha256').update(canonicalJson(value), 'utf8').digest('hex').slice(0, SPEC_HASH_LENGTH);
-}
-
 /**
  * A short hash of what a run does: the whole spec except `suspend`, without the fields that hold their default
  * (`schema`, by default the Deploy spec's own, says which: tests hand a later version's). Toggling `suspend`
@@ -40,13 +32,13 @@ function hashOf(value: unknown): string {
  */
 export function deploySpecHash(spec: DeploySpec, schema: SchemaNode = specSchema()): string {
   const { suspend: _suspend, ...work } = spec;
-  return hashOf(withoutDefaults(work, schema));
+  return runHash(withoutDefaults(work, schema));
 }
 
 /** The hash run labels had before {@link deploySpecHash} left defaults out (the spec as parsed, except `suspend`). */
 function defaultsAppliedHash(spec: DeploySpec): string {
   const { suspend: _suspend, ...work } = spec;
-  return hashOf(work);
+  return runHash(work);
 }
 
 /**

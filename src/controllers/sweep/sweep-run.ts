@@ -1,13 +1,10 @@
 // Which run of a Sweep is current: its identity (generation, work, schedule tick) and when a new one starts.
-import { createHash } from 'node:crypto';
 import { structuralSchema, type SchemaNode } from '../../api/structural-schema.ts';
 import { sweepSpecSchema, type SweepSpec } from '../../api/sweep.ts';
-import { canonicalJson } from '../../events/canonical-json.ts';
 import { workflowRunId } from '../../workflow/workflow.ts';
-import { withoutDefaults } from '../without-defaults.ts';
+import { runHash, withoutDefaults } from '../without-defaults.ts';
 import type { ScheduleDecision, SweepSchedule } from './sweep-schedule.ts';
 
-const WORK_HASH_LENGTH = 10;
 const LABEL = /^([0-9a-f]{10})(?:-(\d{8}T\d{4}Z))?$/;
 
 /**
@@ -32,10 +29,6 @@ let specSchemaNode: SchemaNode | undefined;
 
 type SweepWork = Pick<SweepSpec, 'repositories' | 'checks' | 'retryPolicy'>;
 
-function hashOf(value: unknown): string {
-  return createHash('sha256').update(canonicalJson(value), 'utf8').digest('hex').slice(0, WORK_HASH_LENGTH);
-}
-
 const workOf = (spec: SweepWork): SweepWork => ({ repositories: spec.repositories, checks: spec.checks, retryPolicy: spec.retryPolicy });
 
 /**
@@ -47,12 +40,12 @@ const workOf = (spec: SweepWork): SweepWork => ({ repositories: spec.repositorie
  * later operator adds a field with a default: only a value other than the default changes it.
  */
 export function workHash(spec: SweepWork, schema: SchemaNode = (specSchemaNode ??= structuralSchema(sweepSpecSchema))): string {
-  return hashOf(withoutDefaults(workOf(spec), schema));
+  return runHash(withoutDefaults(workOf(spec), schema));
 }
 
 /** The hash run labels had before {@link workHash} left defaults out. */
 function defaultsAppliedWorkHash(spec: SweepWork): string {
-  return hashOf(workOf(spec));
+  return runHash(workOf(spec));
 }
 
 /** `YYYYMMDDTHHMMZ` of a tick (ticks fall on whole minutes: schedules have five fields). */
