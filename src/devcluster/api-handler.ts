@@ -11,6 +11,7 @@ import type { OpenApiDocuments } from './openapi.ts';
 import { applyJsonPatch, applyMergePatch } from './patches.ts';
 import { decodeProtobufObject, PROTOBUF_CONTENT_TYPE } from './protobuf-request.ts';
 import { decodeObject, decodePatch, readBody } from './request-body.ts';
+import { sliceOf } from './line-stream.ts';
 import type { ResourceRegistry } from './resource-registry.ts';
 import { apiVersionOf, type ResourceType } from './resource-type.ts';
 import { EVERYTHING, parseFieldSelector, parseLabelSelector, type Selector } from './selectors.ts';
@@ -72,9 +73,6 @@ function sendJson(res: ServerResponse, code: number, body: string, headers: Reco
   res.end(body);
 }
 
-/** The most characters of list items joined into one write (below V8's large-object size). */
-const LIST_SLICE_CHARS = 64 * 1024;
-
 /**
  * Answers 200 with `head`, the items separated by commas, then `tail`, in writes of up to 64 Ki characters of
  * items. A list of 50,000 objects is never one 30 MB string: building it, flattening it and counting its UTF-8
@@ -84,9 +82,7 @@ function sendList(res: ServerResponse, head: string, items: readonly string[], t
   res.writeHead(200, { 'content-type': 'application/json' });
   res.write(head);
   for (let start = 0; start < items.length; ) {
-    let end = start + 1;
-    let chars = (items[start] as string).length;
-    while (end < items.length && chars + (items[end] as string).length <= LIST_SLICE_CHARS) chars += (items[end++] as string).length;
+    const { end } = sliceOf(items, start);
     const slice = items.slice(start, end);
     // A leading '' puts the comma after the previous slice into the join, so the written string stays flat.
     if (start > 0) slice.unshift('');

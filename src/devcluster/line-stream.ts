@@ -72,9 +72,7 @@ export class LineStream {
   #take(): string {
     const lines = this.#lines;
     const start = this.#head;
-    let end = start + 1;
-    let chars = (lines[start] as string).length;
-    while (end < lines.length && chars + (lines[end] as string).length <= SLICE_CHARS) chars += (lines[end++] as string).length;
+    const { end, chars } = sliceOf(lines, start);
     const text = end - start === 1 ? (lines[start] as string) : lines.slice(start, end).join('');
     this.#queuedChars -= chars;
     if (end === lines.length) this.#clear();
@@ -90,4 +88,16 @@ export class LineStream {
     this.#head = 0;
     this.#queuedChars = 0;
   }
+}
+
+/**
+ * Where the slice of `parts` that starts at `start` ends (exclusive) and how many characters it holds: as many
+ * parts as fit in {@link SLICE_CHARS}, and at least one. Slices of that size are written as flat strings below
+ * V8's large-object size, instead of one string the size of the whole body.
+ */
+export function sliceOf(parts: readonly string[], start: number): { end: number; chars: number } {
+  let end = start + 1;
+  let chars = (parts[start] as string).length;
+  while (end < parts.length && chars + (parts[end] as string).length <= SLICE_CHARS) chars += (parts[end++] as string).length;
+  return { end, chars };
 }
