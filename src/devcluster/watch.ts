@@ -42,7 +42,7 @@ interface Watcher {
   readonly startRv: number;
   columnsSent: boolean;
   overflowCheck: boolean;
-  /** Ends the watch; queued lines are written first unless the watcher is closed for being too slow. */
+  /** Ends the watch; queued lines are written first unless the watcher is too slow to keep (over the bound). */
   close(queued?: 'write' | 'drop'): void;
 }
 
@@ -205,7 +205,9 @@ export class WatchHub {
       startRv: current,
       columnsSent: false,
       overflowCheck: false,
-      close: (queued = 'write') => {
+      // A timeout or shutdown writes what is queued, unless the reader is already too slow to keep: its backlog
+      // would be copied into its socket at once (a client resumes from the last resourceVersion it saw anyway).
+      close: (queued = watcher.stream.backlog > this.#settings.maxBufferedBytes ? 'drop' : 'write') => {
         if (closed) return;
         closed = true;
         for (const timer of timers) clock.clearTimeout(timer);

@@ -139,4 +139,18 @@ describe('watch backpressure', () => {
     expect(events.length).toBeLessThan(BURST_OBJECTS);
     expect(events.map((event) => Number(event.object.data.index))).toEqual(Array.from({ length: events.length }, (_, i) => i));
   });
+
+  it('a watch ended (timeout, shutdown) while its queued lines are over the bound drops them instead of copying them into its socket', async () => {
+    const { hub, burst, watch } = await setup({ maxBufferedBytes: 1024 * 1024, slowWatcherGraceMs: 60_000 });
+    const { res, incoming } = await watch();
+    burst(BURST_OBJECTS);
+    await settled(res);
+    const written = res.socket?.bytesWritten ?? 0;
+    expect(hub.closeAll()).toBe(1);
+    // Nothing more was handed to the socket than before the end: the backlog was dropped, not written out.
+    expect(res.socket?.bytesWritten ?? 0).toBeLessThanOrEqual(written + 128 * 1024);
+    const events = await read(incoming).ended;
+    expect(events.length).toBeLessThan(BURST_OBJECTS);
+    expect(events.map((event) => Number(event.object.data.index))).toEqual(Array.from({ length: events.length }, (_, i) => i));
+  });
 });
